@@ -1,0 +1,139 @@
+# dpmlp — build, test, train. `make help` lists the targets.
+# Variables: CC=gcc|clang, SAN=address,undefined|thread (sanitized build in build/san-*),
+#            OPT (default -O3 -g), PREFIX/DESTDIR for install, THREADS for train/bench.
+
+CC      ?= cc
+OPT     ?= -O3 -g
+SAN     ?=
+PREFIX  ?= /usr/local
+PKGS    := hwloc zlib
+
+ifeq ($(SAN),)
+BUILD   ?= build
+SANFLAGS :=
+else
+BUILD   ?= build/san-$(subst $(comma),-,$(SAN))
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+comma := ,
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+CFLAGS  ?=
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -pthread $(OPT) $(SANFLAGS) \
+           -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
+LDFLAGS += -fopenmp -pthread $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
+
+# Kernels for wider vector units are compiled with their ISA enabled and chosen at run time.
+AVX512_FLAGS := -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma -mavx2
+AVX2_FLAGS   := -mavx2 -mfma
+
+LIB_SRC  := $(filter-out src/cli.c,$(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(BUILD)/obj/cli.o
+TEST_SRC := $(wildcard tests/check_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_UTIL_SRC := $(wildcard tests/util/*.c)
+TEST_UTIL_OBJ := $(TEST_UTIL_SRC:tests/util/%.c=$(BUILD)/obj/tests/util/%.o)
+
+.PHONY: all lib cli tests check check-unit check-cli check-tsan check-asan install uninstall \
+        deps data train xor bench clean help
+
+all: $(BUILD)/dpmlp $(BUILD)/libdpmlp.a
+
+help:
+	@echo "make            build $(BUILD)/dpmlp and $(BUILD)/libdpmlp.a"
+	@echo "make train      install deps, build, link Fashion-MNIST into data/fashion, train the default model"
+	@echo "make check      unit suites (Check) and end-to-end CLI tests"
+	@echo "make check SAN=address,undefined   the same under AddressSanitizer + UBSan"
+	@echo "make check-tsan the threaded suites under ThreadSanitizer"
+	@echo "make xor        the classic first example: 2-2-1 sigmoid network learns XOR"
+	@echo "make bench      throughput at 1 and 2 threads (samples/s, speedup)"
+	@echo "make install PREFIX=/usr/local DESTDIR="
+
+$(BUILD)/obj/%_avx512.o: src/%_avx512.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) $(AVX512_FLAGS) -c $< -o $@
+$(BUILD)/obj/%_avx2.o: src/%_avx2.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/obj/tests/util/%.o: tests/util/%.c | $(BUILD)/obj
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+$(BUILD)/libdpmlp.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/dpmlp: $(CLI_OBJ) $(BUILD)/libdpmlp.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libdpmlp.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libdpmlp.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Itests -o $@ $< $(TEST_UTIL_OBJ) $(BUILD)/libdpmlp.a \
+	    $(LDFLAGS) $(CHECK_LIBS) $(LDLIBS)
+
+tests: $(TEST_BIN) $(BUILD)/dpmlp
+
+# Check runs suites without fork: GCC's OpenMP runtime is not fork-safe (DESIGN.md, traps).
+check: tests
+	@CK_FORK=no DPMLP=$(BUILD)/dpmlp BUILD=$(BUILD) scripts/run-tests.sh $(TEST_BIN)
+
+check-unit: tests
+	@CK_FORK=no DPMLP=$(BUILD)/dpmlp BUILD=$(BUILD) SKIP_CLI=1 scripts/run-tests.sh $(TEST_BIN)
+
+check-asan:
+	$(MAKE) check SAN=address,undefined
+
+# ThreadSanitizer on the threaded suites. clang + LLVM's libomp: its barriers are annotated
+# for TSan, GCC's libgomp is not (it would report false races inside the runtime).
+check-tsan:
+	$(MAKE) CC=clang SAN=thread tests
+	@CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	    DPMLP=build/san-thread/dpmlp BUILD=build/san-thread SKIP_CLI=1 \
+	    scripts/run-tests.sh $(filter %check_train %check_team,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/dpmlp $(DESTDIR)$(PREFIX)/bin/dpmlp
+	install -m 644 $(BUILD)/libdpmlp.a $(DESTDIR)$(PREFIX)/lib/libdpmlp.a
+	install -m 644 include/dpmlp.h $(DESTDIR)$(PREFIX)/include/dpmlp.h
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/dpmlp $(DESTDIR)$(PREFIX)/lib/libdpmlp.a \
+	      $(DESTDIR)$(PREFIX)/include/dpmlp.h
+
+deps:
+	scripts/deps.sh
+
+data:
+	scripts/fetch-data.sh data/fashion
+
+# The README's first command: everything from a fresh machine to a trained model.
+TRAIN_FLAGS ?= --layers 784,256,128,10 --act relu --loss xent --optim adam --lr 0.001 \
+               --epochs 10 --batch 128 --seed 1
+train: deps
+	$(MAKE) all
+	scripts/fetch-data.sh data/fashion
+	$(BUILD)/dpmlp train --data data/fashion $(TRAIN_FLAGS) $(if $(THREADS),--threads $(THREADS)) \
+	    --log build/fashion.jsonl --save build/fashion.model
+
+xor: all
+	$(BUILD)/dpmlp train --train data/xor.csv --layers 2,2,1 --act sigmoid --loss mse \
+	    --optim sgd --lr 2 --epochs 3000 --batch 4 --seed 3 --threads 1 --quiet \
+	    --save build/xor.model
+	$(BUILD)/dpmlp predict --model build/xor.model --input data/xor.csv --proba
+
+bench: all
+	scripts/bench.sh
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)

@@ -1,0 +1,151 @@
+/* dpmlp — public C API of the data-parallel MLP trainer.
+ * Opaque handles for models and datasets, plain structs for the model spec and the
+ * training configuration, and status codes that are sysexits.h values (so the CLI maps
+ * them 1:1 to exit codes). Every call that can fail fills a dp_error with one line. */
+#ifndef DPMLP_H
+#define DPMLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DPMLP_VERSION "0.1.0"
+
+typedef enum dp_status {
+    DP_OK = 0,
+    DP_EUSAGE = 64,     /* bad flag or value */
+    DP_EDATA = 65,      /* malformed or inconsistent input data, model or checkpoint */
+    DP_ENOINPUT = 66,   /* input file missing or unreadable */
+    DP_EINTERNAL = 70,  /* a bug or a numerical fault we could not recover from */
+    DP_EIO = 74,        /* write failed (disk full, unwritable directory, I/O error) */
+    DP_EINTR = 130,     /* stopped by SIGINT (143 for SIGTERM is 128 + 15) */
+    DP_ETERM = 143
+} dp_status;
+
+typedef struct dp_error {
+    dp_status code;
+    char msg[512];
+} dp_error;
+
+typedef enum dp_act { DP_ACT_RELU, DP_ACT_SIGMOID, DP_ACT_TANH, DP_ACT_LINEAR, DP_ACT_SOFTMAX } dp_act;
+typedef enum dp_loss { DP_LOSS_XENT, DP_LOSS_BCE, DP_LOSS_MSE, DP_LOSS_MAE } dp_loss;
+typedef enum dp_optim_kind { DP_OPT_SGD, DP_OPT_MOMENTUM, DP_OPT_ADAM } dp_optim_kind;
+typedef enum dp_bind { DP_BIND_COMPACT, DP_BIND_SPREAD, DP_BIND_NONE } dp_bind;
+/* How the per-worker gradients are summed: segmented (each worker reduces and updates its own
+ * slice; the default), serial (worker 0 sums everything), tree (pairwise, log2 T rounds). */
+typedef enum dp_reduce { DP_REDUCE_SEGMENTED, DP_REDUCE_SERIAL, DP_REDUCE_TREE } dp_reduce;
+
+#define DP_MAX_SIZES 32       /* layer sizes incl. input and output: up to 31 weight layers */
+#define DP_MAX_WIDTH 1048576  /* widest layer we accept from flags or files */
+
+/* The model's meaning: sizes from input to output, hidden activation, loss (which fixes the
+ * output activation: xent→softmax, bce→sigmoid, mse/mae→linear). */
+typedef struct dp_spec {
+    int n_sizes;
+    int sizes[DP_MAX_SIZES];
+    dp_act hidden;
+    dp_loss loss;
+} dp_spec;
+
+typedef struct dp_train_config {
+    dp_optim_kind optim;
+    float lr, momentum, weight_decay;
+    float beta1, beta2, eps;    /* Adam */
+    int epochs;
+    int batch;                  /* global batch (all workers together) */
+    uint64_t seed;
+    int threads;                /* workers; >= 1 (the CLI resolves the default) */
+    dp_bind bind;
+    dp_reduce reduce;
+    int team_pthreads;          /* 0: OpenMP team (default), 1: pthreads team */
+    long max_steps;             /* stop after this many optimizer steps; 0 = no limit */
+    int quiet;                  /* no progress output on stderr */
+} dp_train_config;
+
+/* Metrics of one pass over a dataset. accuracy is for classification, mae for regression. */
+typedef struct dp_metrics {
+    size_t samples;
+    double loss;
+    double accuracy;
+    double mae;
+} dp_metrics;
+
+typedef struct dp_model dp_model;
+typedef struct dp_dataset dp_dataset;
+
+/* Spec helpers. */
+dp_status dp_spec_parse_layers(const char *text, dp_spec *spec, dp_error *err);
+dp_status dp_spec_validate(const dp_spec *spec, dp_error *err);
+int dp_spec_is_classification(const dp_spec *spec);
+const char *dp_act_name(dp_act a);
+const char *dp_loss_name(dp_loss l);
+const char *dp_optim_name(dp_optim_kind o);
+const char *dp_bind_name(dp_bind b);
+const char *dp_reduce_name(dp_reduce r);
+void dp_train_config_defaults(dp_train_config *cfg);
+
+/* Models. */
+dp_model *dp_model_create(const dp_spec *spec, uint64_t seed, dp_error *err);
+void dp_model_free(dp_model *m);
+const dp_spec *dp_model_spec(const dp_model *m);
+size_t dp_model_n_params(const dp_model *m);
+float *dp_model_params(dp_model *m);
+dp_status dp_model_save(const dp_model *m, const char *path, dp_error *err);
+dp_model *dp_model_load(const char *path, dp_error *err);
+
+/* Datasets. MNIST layout: dir holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
+dp_status dp_data_load_mnist(const char *dir, int test_split, dp_dataset **out, dp_error *err);
+/* CSV: n_targets == 0 → last column is an integer class; K > 0 → last K columns are targets. */
+dp_status dp_data_load_csv(const char *path, int n_in, int n_targets, dp_dataset **out, dp_error *err);
+/* n seeded random samples shaped by spec (for `--data synthetic:N`): features ~ N(0,1);
+ * classes (classification) or targets (regression) from a fixed random teacher network so
+ * the task is learnable. */
+dp_status dp_data_synthetic(const dp_spec *spec, size_t n, uint64_t seed, dp_dataset **out,
+                            dp_error *err);
+void dp_data_free(dp_dataset *d);
+size_t dp_data_count(const dp_dataset *d);
+size_t dp_data_features(const dp_dataset *d);
+/* Does the dataset fit the model (features = input size, labels/targets fit the output)? */
+dp_status dp_data_check_fits(const dp_dataset *d, const dp_spec *spec, dp_error *err);
+
+/* What one epoch measured. Phase times are worker 0's wall seconds inside the step;
+ * imbalance = slowest worker's compute time / mean, per step, averaged over the epoch. */
+typedef struct dp_epoch_stats {
+    int epoch;                  /* 1-based */
+    long steps;                 /* optimizer steps in this epoch */
+    size_t samples;             /* training samples seen in this epoch */
+    double train_loss;          /* mean over the epoch's samples, at the weights each saw */
+    int has_test, classification;
+    dp_metrics test;
+    double seconds, samples_per_sec;
+    double forward_s, backward_s, reduce_s, update_s;
+    double imbalance;
+} dp_epoch_stats;
+
+/* Callbacks from the trainer: on_step from worker 0 after each step (keep it cheap),
+ * on_epoch after each epoch's evaluation. stop, when non-NULL and set non-zero (e.g. by a
+ * signal handler), ends training after the current step. */
+typedef struct dp_train_hooks {
+    void (*on_message)(void *ctx, const char *line);  /* start-up report, warnings */
+    void (*on_step)(void *ctx, int epoch, long step, long steps_in_epoch);
+    void (*on_epoch)(void *ctx, const dp_epoch_stats *stats);
+    void *ctx;
+    volatile int *stop;
+} dp_train_hooks;
+
+/* Training, evaluation, prediction. */
+dp_status dp_train(dp_model *m, const dp_dataset *train, const dp_dataset *test,
+                   const dp_train_config *cfg, const dp_train_hooks *hooks, dp_error *err);
+dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_metrics *out,
+                      dp_error *err);
+/* out: n × outputs, the output layer's activations (probabilities or values). */
+dp_status dp_predict(const dp_model *m, const dp_dataset *d, int threads, float *out,
+                     dp_error *err);
+
+/* Machine. Default worker count (OMP_NUM_THREADS, else allowed physical cores capped by a
+ * cgroup CPU quota) with one line on why; the topology and a placement plan as text. */
+int dp_default_threads(char *why, size_t why_len);
+dp_status dp_topo_print(int threads, dp_bind bind, void *file /* FILE* */, dp_error *err);
+/* One line: version, compiler, OpenMP, hwloc, kernel path. */
+void dp_build_info(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,119 @@
+/* Public handles: models (create, accessors, save and load through ckpt.c's file format) and
+ * the machine facts the CLI reports (default thread count, topology, build). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "err.h"
+#include "kernels.h"
+#include "model.h"
+#include "topo.h"
+
+dp_model *dp_model_create(const dp_spec *spec, uint64_t seed, dp_error *err)
+{
+    if (dp_spec_validate(spec, err) != DP_OK) return NULL;
+    dp_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        dp_fail(err, DP_EINTERNAL, "out of memory for the model");
+        return NULL;
+    }
+    m->spec = *spec;
+    dp_layout_init(&m->layout, spec);
+    m->params = dp_alloc(m->layout.n_params * sizeof(float));
+    if (!m->params) {
+        dp_fail(err, DP_EINTERNAL, "out of memory for %zu parameters", m->layout.n_params);
+        free(m);
+        return NULL;
+    }
+    dp_model_init_params(spec, &m->layout, m->params, seed);
+    return m;
+}
+
+void dp_model_free(dp_model *m)
+{
+    if (!m) return;
+    dp_free(m->params);
+    free(m);
+}
+
+const dp_spec *dp_model_spec(const dp_model *m) { return &m->spec; }
+size_t dp_model_n_params(const dp_model *m) { return m->layout.n_params; }
+float *dp_model_params(dp_model *m) { return m->params; }
+
+dp_status dp_model_save(const dp_model *m, const char *path, dp_error *err)
+{
+    return dp_model_file_save(path, &m->spec, m->params, m->layout.n_params, err);
+}
+
+dp_model *dp_model_load(const char *path, dp_error *err)
+{
+    dp_spec spec;
+    float *params = NULL;
+    size_t n = 0;
+    if (dp_model_file_load(path, &spec, &params, &n, err) != DP_OK) return NULL;
+    dp_error spec_err;
+    if (dp_spec_validate(&spec, &spec_err) != DP_OK) {
+        dp_fail(err, DP_EDATA, "%s: invalid model: %s", path, spec_err.msg);
+        dp_free(params);
+        return NULL;
+    }
+    dp_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        dp_free(params);
+        dp_fail(err, DP_EINTERNAL, "out of memory for the model");
+        return NULL;
+    }
+    m->spec = spec;
+    dp_layout_init(&m->layout, &spec);
+    m->params = params;
+    return m;
+}
+
+int dp_default_threads(char *why, size_t why_len)
+{
+    dp_topo *t;
+    dp_error e;
+    if (dp_topo_open(&t, &e) != DP_OK) {
+        snprintf(why, why_len, "1 (topology unavailable: %s)", e.msg);
+        return 1;
+    }
+    int n = dp_topo_default_threads(t, why, why_len);
+    dp_topo_close(t);
+    return n < 1 ? 1 : n;
+}
+
+dp_status dp_topo_print(int threads, dp_bind bind, void *file, dp_error *err)
+{
+    dp_topo *t;
+    dp_status st = dp_topo_open(&t, err);
+    if (st != DP_OK) return st;
+    dp_plan plan;
+    st = dp_topo_plan(t, threads, bind, &plan, err);
+    if (st == DP_OK) {
+        dp_topo_report(t, &plan, (FILE *)file);
+        dp_plan_free(&plan);
+    }
+    dp_topo_close(t);
+    return st;
+}
+
+void dp_build_info(char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "dpmlp %s; compiler %s; OpenMP %d; hwloc %s; kernels %s; BLAS none (own kernels)",
+             DPMLP_VERSION,
+#if defined(__clang__)
+             "clang " __clang_version__,
+#elif defined(__GNUC__)
+             "gcc " __VERSION__,
+#else
+             "unknown",
+#endif
+#ifdef _OPENMP
+             _OPENMP,
+#else
+             0,
+#endif
+             dp_topo_hwloc_version(), dp_kernels_select(getenv("DPMLP_KERNELS")));
+}

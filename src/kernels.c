@@ -1,0 +1,372 @@
+/* Kernels room: run-time choice of the instruction-set path, the naive reference kernels
+ * (the tests' oracle) and the portable path (plain C; the compiler may vectorize it for the
+ * baseline ISA). The AVX2 and AVX-512 paths live in kernels_avx2.c / kernels_avx512.c. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels_internal.h"
+
+/* ---------------------------------------------------------------- dispatch */
+
+static _Atomic(const dp_kernel_ops *) g_ops;
+static _Atomic(const char *) g_note;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static int cpu_has_avx512(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int cpu_has_avx2(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static int usable_avx512(void) { return dp_kernels_avx512_ops.name && cpu_has_avx512(); }
+static int usable_avx2(void) { return dp_kernels_avx2_ops.name && cpu_has_avx2(); }
+
+static const dp_kernel_ops *best(void)
+{
+    if (usable_avx512()) return &dp_kernels_avx512_ops;
+    if (usable_avx2()) return &dp_kernels_avx2_ops;
+    return &dp_kernels_portable_ops;
+}
+
+/* Maps a wanted name to a path; *note gets a static sentence when the wish was not granted. */
+static const dp_kernel_ops *resolve(const char *wanted, const char **note)
+{
+    *note = NULL;
+    if (!wanted || !*wanted || strcmp(wanted, "auto") == 0) return best();
+    if (strcmp(wanted, "portable") == 0) return &dp_kernels_portable_ops;
+    if (strcmp(wanted, "avx512") == 0) {
+        if (usable_avx512()) return &dp_kernels_avx512_ops;
+        *note = dp_kernels_avx512_ops.name
+                    ? "avx512 kernels wanted, but this CPU lacks AVX-512 F/VL/BW/DQ"
+                    : "avx512 kernels wanted, but this build has no AVX-512 path";
+        return best();
+    }
+    if (strcmp(wanted, "avx2") == 0) {
+        if (usable_avx2()) return &dp_kernels_avx2_ops;
+        *note = dp_kernels_avx2_ops.name ? "avx2 kernels wanted, but this CPU lacks AVX2/FMA"
+                                         : "avx2 kernels wanted, but this build has no AVX2 path";
+        return best();
+    }
+    *note = "unknown kernel path wanted (expected portable, avx2 or avx512); using the best";
+    return best();
+}
+
+static void lazy_init(void)
+{
+    const char *note;
+    const dp_kernel_ops *o = resolve(getenv("DPMLP_KERNELS"), &note);
+    const dp_kernel_ops *expected = NULL;
+    /* An explicit dp_kernels_select that raced ahead of us wins. */
+    if (atomic_compare_exchange_strong(&g_ops, &expected, o)) atomic_store(&g_note, note);
+}
+
+static inline const dp_kernel_ops *ops(void)
+{
+    const dp_kernel_ops *o = atomic_load_explicit(&g_ops, memory_order_acquire);
+    if (__builtin_expect(o == NULL, 0)) {
+        pthread_once(&g_once, lazy_init);
+        o = atomic_load_explicit(&g_ops, memory_order_acquire);
+    }
+    return o;
+}
+
+const char *dp_kernels_select(const char *wanted)
+{
+    const char *note;
+    const dp_kernel_ops *o = resolve(wanted ? wanted : getenv("DPMLP_KERNELS"), &note);
+    atomic_store(&g_note, note);
+    atomic_store_explicit(&g_ops, o, memory_order_release);
+    return o->name;
+}
+
+const char *dp_kernels_path(void) { return ops()->name; }
+
+const char *dp_kernels_note(void)
+{
+    (void)ops();
+    return atomic_load(&g_note);
+}
+
+void dp_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    ops()->gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+void dp_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    ops()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+void dp_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    ops()->gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+{
+    ops()->bias_act_forward(y, b, m, n, act);
+}
+
+void dp_act_backward(float *dy, const float *y, size_t count, dp_act act)
+{
+    ops()->act_backward(dy, y, count, act);
+}
+
+void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
+{
+    ops()->colsum(db, dy, m, n, accumulate);
+}
+
+/* ---------------------------------------------------------------- references
+ * Naive loops that sum in double and round once, so they are a better oracle than any float
+ * path; element-wise references compute in float exactly as documented in kernels.h. */
+
+/* C[M×N] (+)= A[M×K] · B[K×N] */
+void dp_ref_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double s = accumulate ? C[i * ldc + j] : 0.0;
+            for (size_t k = 0; k < K; k++) s += (double)A[i * lda + k] * B[k * ldb + j];
+            C[i * ldc + j] = (float)s;
+        }
+}
+
+/* C[M×N] (+)= A[M×K] · B[N×K]ᵀ */
+void dp_ref_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double s = accumulate ? C[i * ldc + j] : 0.0;
+            for (size_t k = 0; k < K; k++) s += (double)A[i * lda + k] * B[j * ldb + k];
+            C[i * ldc + j] = (float)s;
+        }
+}
+
+/* C[M×N] (+)= A[K×M]ᵀ · B[K×N] */
+void dp_ref_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double s = accumulate ? C[i * ldc + j] : 0.0;
+            for (size_t k = 0; k < K; k++) s += (double)A[k * lda + i] * B[k * ldb + j];
+            C[i * ldc + j] = (float)s;
+        }
+}
+
+/* relu(x) = 0 > x ? 0 : x keeps NaN (a diverging run stays visible) and equals maxps(0, x). */
+static inline float relu(float x) { return 0.0f > x ? 0.0f : x; }
+
+/* y[m×n] := act(y + b); softmax and linear add the bias only (loss.c applies softmax). */
+void dp_ref_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            float x = y[i * n + j] + b[j];
+            switch (act) {
+            case DP_ACT_RELU: x = relu(x); break;
+            case DP_ACT_SIGMOID: x = dp_sigmoidf(x); break;
+            case DP_ACT_TANH: x = tanhf(x); break;
+            default: break;
+            }
+            y[i * n + j] = x;
+        }
+}
+
+/* dy[count] *= act'(through y). relu: y > 0 selects dy, else 0 (also at y == 0 and for NaN,
+ * and 0 even when dy is inf); sigmoid: dy·(y·(1−y)); tanh: dy·(1−y·y); linear/softmax: no-op. */
+void dp_ref_act_backward(float *dy, const float *y, size_t count, dp_act act)
+{
+    for (size_t i = 0; i < count; i++) {
+        switch (act) {
+        case DP_ACT_RELU: dy[i] = y[i] > 0.0f ? dy[i] : 0.0f; break;
+        case DP_ACT_SIGMOID: dy[i] = dy[i] * (y[i] * (1.0f - y[i])); break;
+        case DP_ACT_TANH: dy[i] = dy[i] * (1.0f - y[i] * y[i]); break;
+        default: break;
+        }
+    }
+}
+
+/* db[n] (+)= Σ_i dy[i×n + j], summed in float in row order (what every path does). */
+void dp_ref_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
+{
+    for (size_t j = 0; j < n; j++) {
+        float s = accumulate ? db[j] : 0.0f;
+        for (size_t i = 0; i < m; i++) s += dy[i * n + j];
+        db[j] = s;
+    }
+}
+
+/* ---------------------------------------------------------------- portable path
+ * Plain C shaped so -O3 vectorizes the inner j loops for whatever the baseline ISA is. Each
+ * C element is summed in float, in k order, without fused multiply-add. */
+
+/* C rows i..i+3 (+)= A rows · B; four rows share each load of a B row. */
+static void port_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                         const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    for (size_t i = 0; i < M; i++)
+        if (!accumulate)
+            for (size_t j = 0; j < N; j++) C[i * ldc + j] = 0.0f;
+    size_t i = 0;
+    for (; i + 4 <= M; i += 4) {
+        float *restrict c0 = C + i * ldc, *restrict c1 = c0 + ldc, *restrict c2 = c1 + ldc,
+                        *restrict c3 = c2 + ldc;
+        for (size_t k = 0; k < K; k++) {
+            const float *restrict b = B + k * ldb;
+            float a0 = A[i * lda + k], a1 = A[(i + 1) * lda + k], a2 = A[(i + 2) * lda + k],
+                  a3 = A[(i + 3) * lda + k];
+            for (size_t j = 0; j < N; j++) {
+                float bj = b[j];
+                c0[j] += a0 * bj;
+                c1[j] += a1 * bj;
+                c2[j] += a2 * bj;
+                c3[j] += a3 * bj;
+            }
+        }
+    }
+    for (; i < M; i++) {
+        float *restrict c = C + i * ldc;
+        for (size_t k = 0; k < K; k++) {
+            const float *restrict b = B + k * ldb;
+            float a = A[i * lda + k];
+            for (size_t j = 0; j < N; j++) c[j] += a * b[j];
+        }
+    }
+}
+
+/* C[M×N] (+)= A[K×M]ᵀ · B[K×N]: same loop as nn with A read down a column. */
+static void port_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                         const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    for (size_t i = 0; i < M; i++)
+        if (!accumulate)
+            for (size_t j = 0; j < N; j++) C[i * ldc + j] = 0.0f;
+    size_t i = 0;
+    for (; i + 4 <= M; i += 4) {
+        float *restrict c0 = C + i * ldc, *restrict c1 = c0 + ldc, *restrict c2 = c1 + ldc,
+                        *restrict c3 = c2 + ldc;
+        for (size_t k = 0; k < K; k++) {
+            const float *restrict b = B + k * ldb;
+            const float *a = A + k * lda + i;
+            float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+            for (size_t j = 0; j < N; j++) {
+                float bj = b[j];
+                c0[j] += a0 * bj;
+                c1[j] += a1 * bj;
+                c2[j] += a2 * bj;
+                c3[j] += a3 * bj;
+            }
+        }
+    }
+    for (; i < M; i++) {
+        float *restrict c = C + i * ldc;
+        for (size_t k = 0; k < K; k++) {
+            const float *restrict b = B + k * ldb;
+            float a = A[k * lda + i];
+            for (size_t j = 0; j < N; j++) c[j] += a * b[j];
+        }
+    }
+}
+
+/* C[M×N] (+)= A[M×K] · B[N×K]ᵀ: a KC×NB block of Bᵀ is transposed into a stack buffer, then
+ * the nn loop runs on it. Blocking over k keeps the per-element order k = 0,1,…,K−1. */
+enum { PORT_KC = 128, PORT_NB = 64 };
+static void port_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                         const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    float P[PORT_KC * PORT_NB];
+    for (size_t i = 0; i < M; i++)
+        if (!accumulate)
+            for (size_t j = 0; j < N; j++) C[i * ldc + j] = 0.0f;
+    for (size_t j0 = 0; j0 < N; j0 += PORT_NB) {
+        size_t nb = N - j0 < PORT_NB ? N - j0 : PORT_NB;
+        for (size_t k0 = 0; k0 < K; k0 += PORT_KC) {
+            size_t kc = K - k0 < PORT_KC ? K - k0 : PORT_KC;
+            for (size_t jj = 0; jj < nb; jj++)
+                for (size_t k = 0; k < kc; k++) P[k * nb + jj] = B[(j0 + jj) * ldb + k0 + k];
+            port_gemm_nn(M, nb, kc, A + k0, lda, P, nb, C + j0, ldc, 1);
+        }
+    }
+}
+
+void dp_portable_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+{
+    for (size_t i = 0; i < m; i++) {
+        float *restrict r = y + i * n;
+        switch (act) {
+        case DP_ACT_RELU:
+            for (size_t j = 0; j < n; j++) r[j] = relu(r[j] + b[j]);
+            break;
+        case DP_ACT_SIGMOID:
+            for (size_t j = 0; j < n; j++) r[j] = dp_sigmoidf(r[j] + b[j]);
+            break;
+        case DP_ACT_TANH:
+            for (size_t j = 0; j < n; j++) r[j] = tanhf(r[j] + b[j]);
+            break;
+        default:
+            for (size_t j = 0; j < n; j++) r[j] += b[j];
+            break;
+        }
+    }
+}
+
+void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act act)
+{
+    switch (act) {
+    case DP_ACT_RELU:
+        for (size_t i = 0; i < count; i++) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case DP_ACT_SIGMOID:
+        for (size_t i = 0; i < count; i++) dy[i] = dy[i] * (y[i] * (1.0f - y[i]));
+        break;
+    case DP_ACT_TANH:
+        for (size_t i = 0; i < count; i++) dy[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    default: break;
+    }
+}
+
+static void port_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
+{
+    if (!accumulate)
+        for (size_t j = 0; j < n; j++) db[j] = 0.0f;
+    for (size_t i = 0; i < m; i++) {
+        const float *restrict r = dy + i * n;
+        for (size_t j = 0; j < n; j++) db[j] += r[j];
+    }
+}
+
+const dp_kernel_ops dp_kernels_portable_ops = {
+    .name = "portable",
+    .gemm_nn = port_gemm_nn,
+    .gemm_nt = port_gemm_nt,
+    .gemm_tn = port_gemm_tn,
+    .bias_act_forward = dp_portable_bias_act_forward,
+    .act_backward = dp_portable_act_backward,
+    .colsum = port_colsum,
+};

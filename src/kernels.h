@@ -1,0 +1,54 @@
+/* Dense kernels of the training step. Row-major everywhere; leading dimensions in floats.
+ * A weight matrix W of a layer with `in` inputs and `out` outputs is stored in × out
+ * (W[k*out + j] connects input k to output j), so for a shard X (m × in):
+ *   forward          Y  = X · W          dp_gemm_nn(m, out, in)
+ *   input gradient   dX = dY · Wᵀ        dp_gemm_nt(m, in, out)
+ *   weight gradient  dW = Xᵀ · dY        dp_gemm_tn(in, out, m)
+ * `accumulate` = 0 overwrites C, 1 adds to it. Every fast path has a naive dp_ref_* twin that
+ * the tests use as the oracle. */
+#ifndef DP_KERNELS_H
+#define DP_KERNELS_H
+#include <stddef.h>
+
+#include "dpmlp.h"
+
+/* C[M×N] (+)= A[M×K] · B[K×N] */
+void dp_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                size_t ldb, float *C, size_t ldc, int accumulate);
+/* C[M×N] (+)= A[M×K] · B[N×K]ᵀ */
+void dp_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                size_t ldb, float *C, size_t ldc, int accumulate);
+/* C[M×N] (+)= A[K×M]ᵀ · B[K×N] */
+void dp_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                size_t ldb, float *C, size_t ldc, int accumulate);
+
+/* y[m×n] := act(y + b) row by row (b has n entries). DP_ACT_SOFTMAX is not handled here
+ * (loss.c fuses softmax with cross-entropy); DP_ACT_LINEAR adds the bias only. */
+void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act);
+/* dy[i] *= act'(·) expressed through the activation's output y (relu: y > 0, sigmoid:
+ * y(1-y), tanh: 1-y², linear: 1). Overwrites dy in place. */
+void dp_act_backward(float *dy, const float *y, size_t count, dp_act act);
+/* db[n] (+)= column sums of dy[m×n] */
+void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate);
+
+/* Naive references with the same contracts. */
+void dp_ref_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate);
+void dp_ref_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate);
+void dp_ref_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate);
+void dp_ref_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act);
+void dp_ref_act_backward(float *dy, const float *y, size_t count, dp_act act);
+void dp_ref_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate);
+
+/* Which path runs: "avx512", "avx2" or "portable", chosen once at start from the CPU, or
+ * forced by DPMLP_KERNELS=portable|avx2|avx512 (falls back, with the reason, if the CPU
+ * lacks it). dp_kernels_select returns the name actually chosen. */
+const char *dp_kernels_select(const char *wanted);
+const char *dp_kernels_path(void);
+/* Why the last choice differs from what was wanted (a static sentence), or NULL. wanted NULL
+ * in dp_kernels_select means: DPMLP_KERNELS if set, else the best the CPU runs. */
+const char *dp_kernels_note(void);
+
+#endif

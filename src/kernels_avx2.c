@@ -1,0 +1,261 @@
+/* AVX2 + FMA path (compiled with -mavx2 -mfma, chosen at run time by kernels.c).
+ * Same design as the AVX-512 path with 8-wide ymm registers: MR × NR tile of C in registers,
+ * A broadcast, B rows loaded; only the last column panel uses (slower) masked loads/stores. */
+#include "kernels_internal.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* 4 × 24: 12 accumulators + 3 B vectors + 1 broadcast = the 16 ymm registers. */
+enum { MR = 4, NV = 3, NR = 8 * NV };
+enum { KC = 128 }; /* packed Bᵀ panel for nt: KC × NR floats = 12 KiB */
+
+static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Lanes 0..n−1 set (n ≤ 8), in the sign-bit form maskload/maskstore want. */
+static inline __m256i tail_mask(size_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+INLINE __m256 ldv(const float *p, int last, __m256i m)
+{
+    return last ? _mm256_maskload_ps(p, m) : _mm256_loadu_ps(p);
+}
+
+INLINE void stv(float *p, __m256 x, int last, __m256i m)
+{
+    if (last)
+        _mm256_maskstore_ps(p, m, x);
+    else
+        _mm256_storeu_ps(p, x);
+}
+
+/* C[mr × 8·nv] (+)= Σ_k a(i,k) · b[k·ldb + j], k in order; masked: last vector uses m.
+ * acol = 0: a(i,k) = a[i·sa + k] (nn, nt); acol = 1: a(i,k) = a[k·sa + i] (tn). */
+INLINE void ukr(const int mr, const int nv, const int acol, const int masked, size_t K,
+                const float *a, size_t sa, const float *b, size_t ldb, float *c, size_t ldc,
+                __m256i m, int accumulate)
+{
+    __m256 acc[MR][NV];
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++)
+            acc[i][v] = accumulate ? ldv(c + i * ldc + 8 * v, masked && v == nv - 1, m)
+                                   : _mm256_setzero_ps();
+    const float *ar[MR];
+    for (int i = 0; i < mr; i++) ar[i] = acol ? a + i : a + i * sa;
+    for (size_t k = 0; k < K; k++) {
+        __m256 bv[NV];
+        for (int v = 0; v < nv; v++) bv[v] = ldv(b + 8 * v, masked && v == nv - 1, m);
+        for (int i = 0; i < mr; i++) {
+            __m256 ai = _mm256_broadcast_ss(acol ? a + i : ar[i] + k);
+            for (int v = 0; v < nv; v++) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
+        if (acol) a += sa;
+        b += ldb;
+    }
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++)
+            stv(c + i * ldc + 8 * v, acc[i][v], masked && v == nv - 1, m);
+}
+
+typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb, float *c,
+                       size_t ldc, __m256i m, int accumulate);
+
+#define UKR_ONE(NAME, R, V, ACOL, MASKED)                                                  \
+    static void NAME(size_t K, const float *a, size_t sa, const float *b, size_t ldb,      \
+                     float *c, size_t ldc, __m256i m, int acc)                             \
+    {                                                                                      \
+        ukr(R, V, ACOL, MASKED, K, a, sa, b, ldb, c, ldc, m, acc);                        \
+    }
+#define UKR_DEF(R, V)                                                                      \
+    UKR_ONE(ukr_r##R##_##V, R, V, 0, 0)                                                    \
+    UKR_ONE(ukr_rm##R##_##V, R, V, 0, 1)                                                   \
+    UKR_ONE(ukr_c##R##_##V, R, V, 1, 0) UKR_ONE(ukr_cm##R##_##V, R, V, 1, 1)
+#define UKR_ROW(R) UKR_DEF(R, 1) UKR_DEF(R, 2) UKR_DEF(R, 3)
+UKR_ROW(1) UKR_ROW(2) UKR_ROW(3) UKR_ROW(4)
+
+#define TAB_ROW(F, R) {F##R##_1, F##R##_2, F##R##_3}
+#define TAB(F) {TAB_ROW(F, 1), TAB_ROW(F, 2), TAB_ROW(F, 3), TAB_ROW(F, 4)}
+/* [acol][masked][mr−1][nv−1] */
+static const ukr_fn ukr_tab[2][2][MR][NV] = {{TAB(ukr_r), TAB(ukr_rm)}, {TAB(ukr_c), TAB(ukr_cm)}};
+
+/* Column panels of NR outer, row tiles of MR inner (the B panel stays hot); A read in place. */
+static void drive(int acol, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                  const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    for (size_t j0 = 0; j0 < N; j0 += NR) {
+        size_t nr = min_sz(NR, N - j0);
+        size_t nv = (nr + 7) / 8;
+        int masked = nr % 8 != 0;
+        __m256i m = tail_mask(nr - 8 * (nv - 1));
+        for (size_t i0 = 0; i0 < M; i0 += MR) {
+            size_t mr = min_sz(MR, M - i0);
+            const float *a = acol ? A + i0 : A + i0 * lda;
+            ukr_tab[acol][masked][mr - 1][nv - 1](K, a, lda, B + j0, ldb, C + i0 * ldc + j0, ldc,
+                                                  m, accumulate);
+        }
+    }
+}
+
+/* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in) */
+static void gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    drive(0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+/* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows) */
+static void gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    drive(1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+/* In-register 8×8 transpose: r[t] lane l becomes r[l] lane t. */
+INLINE void transpose8(__m256 r[8])
+{
+    __m256 t[8], s[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        s[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        s[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        s[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        s[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int q = 0; q < 4; q++) {
+        r[q] = _mm256_permute2f128_ps(s[q], s[4 + q], 0x20);
+        r[4 + q] = _mm256_permute2f128_ps(s[q], s[4 + q], 0x31);
+    }
+}
+
+/* P[k·NR + jj] = B[jj·ldb + k] for jj < nr, k < kc (columns nr..NR left as they are). */
+static void pack_bt(float *P, const float *B, size_t ldb, size_t nr, size_t kc)
+{
+    for (size_t j0 = 0; j0 < nr; j0 += 8) {
+        size_t rows = min_sz(8, nr - j0);
+        for (size_t k0 = 0; k0 < kc; k0 += 8) {
+            size_t kn = min_sz(8, kc - k0);
+            __m256i km = tail_mask(kn);
+            __m256 r[8];
+            for (size_t t = 0; t < 8; t++)
+                r[t] = t >= rows ? _mm256_setzero_ps()
+                       : kn == 8 ? _mm256_loadu_ps(B + (j0 + t) * ldb + k0)
+                                 : _mm256_maskload_ps(B + (j0 + t) * ldb + k0, km);
+            transpose8(r);
+            for (size_t t = 0; t < kn; t++) _mm256_store_ps(P + (k0 + t) * NR + j0, r[t]);
+        }
+    }
+}
+
+/* dX[M×N] (+)= dY[M×K] · W[N×K]ᵀ  (input gradient: M = shard rows, N = in, K = out). Bᵀ is
+ * packed KC × NR at a time; k blocks are summed in order, so blocking changes no bits. */
+static void gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    if (M == 0 || N == 0) return;
+    float P[KC * NR] __attribute__((aligned(32)));
+    if (K == 0) {
+        drive(0, M, N, 0, A, lda, B, ldb, C, ldc, accumulate);
+        return;
+    }
+    for (size_t j0 = 0; j0 < N; j0 += NR) {
+        size_t nr = min_sz(NR, N - j0);
+        size_t nv = (nr + 7) / 8;
+        int masked = nr % 8 != 0;
+        __m256i m = tail_mask(nr - 8 * (nv - 1));
+        for (size_t k0 = 0; k0 < K; k0 += KC) {
+            size_t kc = min_sz(KC, K - k0);
+            pack_bt(P, B + j0 * ldb + k0, ldb, nr, kc);
+            for (size_t i0 = 0; i0 < M; i0 += MR) {
+                size_t mr = min_sz(MR, M - i0);
+                ukr_tab[0][masked][mr - 1][nv - 1](kc, A + i0 * lda + k0, lda, P, NR,
+                                                   C + i0 * ldc + j0, ldc, m, accumulate || k0 > 0);
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- element-wise */
+
+/* y[m×n] := act(y + b); relu and bias-only vectorized, sigmoid/tanh via the shared libm code. */
+static void bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+{
+    if (act == DP_ACT_SIGMOID || act == DP_ACT_TANH) {
+        dp_portable_bias_act_forward(y, b, m, n, act);
+        return;
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    for (size_t i = 0; i < m; i++) {
+        float *r = y + i * n;
+        size_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            __m256 x = _mm256_add_ps(_mm256_loadu_ps(r + j), _mm256_loadu_ps(b + j));
+            if (act == DP_ACT_RELU) x = _mm256_max_ps(zero, x); /* 0 > x ? 0 : x, keeps NaN */
+            _mm256_storeu_ps(r + j, x);
+        }
+        for (; j < n; j++) {
+            float x = r[j] + b[j];
+            r[j] = act == DP_ACT_RELU ? (0.0f > x ? 0.0f : x) : x;
+        }
+    }
+}
+
+/* dy[count] *= act'(through y), same formulas and rounding as the reference. */
+static void act_backward(float *dy, const float *y, size_t count, dp_act act)
+{
+    if (act != DP_ACT_RELU && act != DP_ACT_SIGMOID && act != DP_ACT_TANH) return;
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 yv = _mm256_loadu_ps(y + i), d = _mm256_loadu_ps(dy + i);
+        if (act == DP_ACT_RELU)
+            d = _mm256_and_ps(_mm256_cmp_ps(yv, zero, _CMP_GT_OQ), d);
+        else if (act == DP_ACT_SIGMOID)
+            d = _mm256_mul_ps(d, _mm256_mul_ps(yv, _mm256_sub_ps(one, yv)));
+        else
+            d = _mm256_mul_ps(d, _mm256_sub_ps(one, _mm256_mul_ps(yv, yv)));
+        _mm256_storeu_ps(dy + i, d);
+    }
+    dp_portable_act_backward(dy + i, y + i, count - i, act);
+}
+
+/* db[n] (+)= column sums of dy[m×n], each summed in row order (bitwise equal to portable). */
+static void colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
+{
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256 s[4];
+        for (int v = 0; v < 4; v++)
+            s[v] = accumulate ? _mm256_loadu_ps(db + j + 8 * v) : _mm256_setzero_ps();
+        for (size_t i = 0; i < m; i++)
+            for (int v = 0; v < 4; v++)
+                s[v] = _mm256_add_ps(s[v], _mm256_loadu_ps(dy + i * n + j + 8 * v));
+        for (int v = 0; v < 4; v++) _mm256_storeu_ps(db + j + 8 * v, s[v]);
+    }
+    for (; j < n; j++) {
+        float s = accumulate ? db[j] : 0.0f;
+        for (size_t i = 0; i < m; i++) s += dy[i * n + j];
+        db[j] = s;
+    }
+}
+
+const dp_kernel_ops dp_kernels_avx2_ops = {
+    .name = "avx2",
+    .gemm_nn = gemm_nn,
+    .gemm_nt = gemm_nt,
+    .gemm_tn = gemm_tn,
+    .bias_act_forward = bias_act_forward,
+    .act_backward = act_backward,
+    .colsum = colsum,
+};
+
+#else
+/* The compiler was not given the ISA: the path is absent and kernels.c never picks it. */
+const dp_kernel_ops dp_kernels_avx2_ops = {.name = NULL};
+#endif

@@ -1,0 +1,278 @@
+/* AVX-512 path (compiled with -mavx512f/vl/bw/dq -mfma, chosen at run time by kernels.c).
+ * GEMMs: one register-blocked microkernel (MR rows × up to NR columns of C in zmm registers,
+ * A broadcast, B rows loaded, FMA over k) driven three ways; edges use k-masks. */
+#include "kernels_internal.h"
+
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && \
+    defined(__AVX512DQ__) && defined(__FMA__)
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* Tile of C: MR rows × NV zmm (16 floats each). 8 × 48 keeps 24 accumulators + 3 B vectors
+ * + 1 broadcast in the 32 zmm registers; shard sizes 8, 16, 32, 64 are multiples of MR. */
+enum { MR = 8, NV = 3, NR = 16 * NV };
+/* Depth of one packed Bᵀ panel for nt: KC × NR floats = 24 KiB, stays in L1. */
+enum { KC = 128 };
+
+static inline __mmask16 tail_mask(size_t n) { return (__mmask16)((1u << n) - 1u); }
+
+INLINE __m512 ldv(const float *p, int v, int nv, __mmask16 m)
+{
+    return v == nv - 1 ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
+}
+
+INLINE void stv(float *p, __m512 x, int v, int nv, __mmask16 m)
+{
+    if (v == nv - 1)
+        _mm512_mask_storeu_ps(p, m, x);
+    else
+        _mm512_storeu_ps(p, x);
+}
+
+/* C[mr × (16·nv, last vector masked by m)] (+)= Σ_k a(i,k) · b[k·ldb + j], k = 0..K−1 in order.
+ * acol = 0: a(i,k) = a[i·sa + k] (A row-major, nn and nt);
+ * acol = 1: a(i,k) = a[k·sa + i] (A transposed, tn). */
+INLINE void ukr(const int mr, const int nv, const int acol, size_t K, const float *a, size_t sa,
+                const float *b, size_t ldb, float *c, size_t ldc, __mmask16 m, int accumulate)
+{
+    __m512 acc[MR][NV];
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++)
+            acc[i][v] = accumulate ? ldv(c + i * ldc + 16 * v, v, nv, m) : _mm512_setzero_ps();
+    if (acol) {
+        for (size_t k = 0; k < K; k++) {
+            __m512 bv[NV];
+            for (int v = 0; v < nv; v++) bv[v] = ldv(b + 16 * v, v, nv, m);
+            for (int i = 0; i < mr; i++) {
+                __m512 ai = _mm512_set1_ps(a[i]);
+                for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+            }
+            a += sa;
+            b += ldb;
+        }
+    } else {
+        const float *ar[MR];
+        for (int i = 0; i < mr; i++) ar[i] = a + i * sa;
+        for (size_t k = 0; k < K; k++) {
+            __m512 bv[NV];
+            for (int v = 0; v < nv; v++) bv[v] = ldv(b + 16 * v, v, nv, m);
+            for (int i = 0; i < mr; i++) {
+                __m512 ai = _mm512_set1_ps(ar[i][k]);
+                for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+            }
+            b += ldb;
+        }
+    }
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) stv(c + i * ldc + 16 * v, acc[i][v], v, nv, m);
+}
+
+typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb, float *c,
+                       size_t ldc, __mmask16 m, int accumulate);
+
+#define UKR_DEF(R, V)                                                                      \
+    static void ukr_r##R##_##V(size_t K, const float *a, size_t sa, const float *b,       \
+                               size_t ldb, float *c, size_t ldc, __mmask16 m, int acc)    \
+    {                                                                                      \
+        ukr(R, V, 0, K, a, sa, b, ldb, c, ldc, m, acc);                                   \
+    }                                                                                      \
+    static void ukr_c##R##_##V(size_t K, const float *a, size_t sa, const float *b,       \
+                               size_t ldb, float *c, size_t ldc, __mmask16 m, int acc)    \
+    {                                                                                      \
+        ukr(R, V, 1, K, a, sa, b, ldb, c, ldc, m, acc);                                   \
+    }
+#define UKR_ROW(R) UKR_DEF(R, 1) UKR_DEF(R, 2) UKR_DEF(R, 3)
+UKR_ROW(1) UKR_ROW(2) UKR_ROW(3) UKR_ROW(4) UKR_ROW(5) UKR_ROW(6) UKR_ROW(7) UKR_ROW(8)
+
+#define TAB_ROW(F, R) {F##R##_1, F##R##_2, F##R##_3}
+static const ukr_fn ukr_row[MR][NV] = {TAB_ROW(ukr_r, 1), TAB_ROW(ukr_r, 2), TAB_ROW(ukr_r, 3),
+                                       TAB_ROW(ukr_r, 4), TAB_ROW(ukr_r, 5), TAB_ROW(ukr_r, 6),
+                                       TAB_ROW(ukr_r, 7), TAB_ROW(ukr_r, 8)};
+static const ukr_fn ukr_col[MR][NV] = {TAB_ROW(ukr_c, 1), TAB_ROW(ukr_c, 2), TAB_ROW(ukr_c, 3),
+                                       TAB_ROW(ukr_c, 4), TAB_ROW(ukr_c, 5), TAB_ROW(ukr_c, 6),
+                                       TAB_ROW(ukr_c, 7), TAB_ROW(ukr_c, 8)};
+
+static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Column panels of NR outer, row tiles of MR inner: the B panel (K × NR) is reused by every
+ * row tile while it is hot in L1/L2. A is read in place (broadcasts need no packing). */
+static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t K,
+                  const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
+                  int accumulate)
+{
+    for (size_t j0 = 0; j0 < N; j0 += NR) {
+        size_t nr = min_sz(NR, N - j0);
+        size_t nv = (nr + 15) / 16;
+        __mmask16 m = tail_mask(nr - 16 * (nv - 1));
+        for (size_t i0 = 0; i0 < M; i0 += MR) {
+            size_t mr = min_sz(MR, M - i0);
+            const float *a = acol ? A + i0 : A + i0 * lda;
+            tab[mr - 1][nv - 1](K, a, lda, B + j0, ldb, C + i0 * ldc + j0, ldc, m, accumulate);
+        }
+    }
+}
+
+/* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in) */
+static void gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    drive(ukr_row, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+/* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows) */
+static void gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    drive(ukr_col, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+/* In-register transpose: r[t] lane l becomes r[l] lane t. */
+INLINE void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    /* r[4i+q], 128-bit lane L, now holds element 4L+q of rows 4i..4i+3. */
+    for (int q = 0; q < 4; q++) {
+        __m512 u0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88);
+        __m512 u1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xDD);
+        __m512 u2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
+        __m512 u3 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xDD);
+        t[q] = _mm512_shuffle_f32x4(u0, u2, 0x88);      /* element q      */
+        t[4 + q] = _mm512_shuffle_f32x4(u1, u3, 0x88);  /* element 4 + q  */
+        t[8 + q] = _mm512_shuffle_f32x4(u0, u2, 0xDD);  /* element 8 + q  */
+        t[12 + q] = _mm512_shuffle_f32x4(u1, u3, 0xDD); /* element 12 + q */
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+/* P[k·NR + jj] = B[jj·ldb + k] for jj < nr, k < kc (P is a kc × NR panel of Bᵀ; columns
+ * nr..NR are left as they are: the microkernel masks them). */
+static void pack_bt(float *P, const float *B, size_t ldb, size_t nr, size_t kc)
+{
+    for (size_t j0 = 0; j0 < nr; j0 += 16) {
+        size_t rows = min_sz(16, nr - j0);
+        for (size_t k0 = 0; k0 < kc; k0 += 16) {
+            size_t kn = min_sz(16, kc - k0);
+            __mmask16 km = tail_mask(kn);
+            __m512 r[16];
+            for (size_t t = 0; t < 16; t++)
+                r[t] = t < rows ? _mm512_maskz_loadu_ps(km, B + (j0 + t) * ldb + k0)
+                                : _mm512_setzero_ps();
+            transpose16(r);
+            for (size_t t = 0; t < kn; t++) _mm512_store_ps(P + (k0 + t) * NR + j0, r[t]);
+        }
+    }
+}
+
+/* dX[M×N] (+)= dY[M×K] · W[N×K]ᵀ  (input gradient: M = shard rows, N = in, K = out).
+ * Bᵀ is packed KC × NR at a time into a stack panel, then the nn microkernel runs on it;
+ * k blocks are summed in order into C, so the result is the unblocked one bit for bit. */
+static void gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    if (M == 0 || N == 0) return;
+    float P[KC * NR] __attribute__((aligned(64)));
+    if (K == 0) {
+        drive(ukr_row, 0, M, N, 0, A, lda, B, ldb, C, ldc, accumulate);
+        return;
+    }
+    for (size_t j0 = 0; j0 < N; j0 += NR) {
+        size_t nr = min_sz(NR, N - j0);
+        size_t nv = (nr + 15) / 16;
+        __mmask16 m = tail_mask(nr - 16 * (nv - 1));
+        for (size_t k0 = 0; k0 < K; k0 += KC) {
+            size_t kc = min_sz(KC, K - k0);
+            pack_bt(P, B + j0 * ldb + k0, ldb, nr, kc);
+            for (size_t i0 = 0; i0 < M; i0 += MR) {
+                size_t mr = min_sz(MR, M - i0);
+                ukr_row[mr - 1][nv - 1](kc, A + i0 * lda + k0, lda, P, NR, C + i0 * ldc + j0,
+                                        ldc, m, accumulate || k0 > 0);
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- element-wise */
+
+/* y[m×n] := act(y + b); relu and bias-only vectorized, sigmoid/tanh via the shared libm code. */
+static void bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+{
+    if (act == DP_ACT_SIGMOID || act == DP_ACT_TANH) {
+        dp_portable_bias_act_forward(y, b, m, n, act);
+        return;
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < m; i++) {
+        float *r = y + i * n;
+        for (size_t j = 0; j < n; j += 16) {
+            __mmask16 km = tail_mask(min_sz(16, n - j));
+            __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(km, r + j), _mm512_maskz_loadu_ps(km, b + j));
+            if (act == DP_ACT_RELU) x = _mm512_max_ps(zero, x); /* 0 > x ? 0 : x, keeps NaN */
+            _mm512_mask_storeu_ps(r + j, km, x);
+        }
+    }
+}
+
+/* dy[count] *= act'(through y), same formulas and rounding as the reference. */
+static void act_backward(float *dy, const float *y, size_t count, dp_act act)
+{
+    if (act != DP_ACT_RELU && act != DP_ACT_SIGMOID && act != DP_ACT_TANH) return;
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 km = tail_mask(min_sz(16, count - i));
+        __m512 yv = _mm512_maskz_loadu_ps(km, y + i), d = _mm512_maskz_loadu_ps(km, dy + i);
+        if (act == DP_ACT_RELU)
+            d = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ), d);
+        else if (act == DP_ACT_SIGMOID)
+            d = _mm512_mul_ps(d, _mm512_mul_ps(yv, _mm512_sub_ps(one, yv)));
+        else
+            d = _mm512_mul_ps(d, _mm512_sub_ps(one, _mm512_mul_ps(yv, yv)));
+        _mm512_mask_storeu_ps(dy + i, km, d);
+    }
+}
+
+/* db[n] (+)= column sums of dy[m×n], each summed in row order (bitwise equal to portable). */
+static void colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
+{
+    for (size_t j = 0; j < n; j += 64) {
+        size_t w = min_sz(64, n - j);
+        __mmask16 km[4];
+        __m512 s[4];
+        for (int v = 0; v < 4; v++) {
+            size_t lo = 16 * (size_t)v;
+            km[v] = lo < w ? tail_mask(min_sz(16, w - lo)) : 0;
+            s[v] = accumulate ? _mm512_maskz_loadu_ps(km[v], db + j + lo) : _mm512_setzero_ps();
+        }
+        for (size_t i = 0; i < m; i++)
+            for (int v = 0; v < 4; v++)
+                s[v] = _mm512_add_ps(s[v], _mm512_maskz_loadu_ps(km[v], dy + i * n + j + 16 * v));
+        for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(db + j + 16 * v, km[v], s[v]);
+    }
+}
+
+const dp_kernel_ops dp_kernels_avx512_ops = {
+    .name = "avx512",
+    .gemm_nn = gemm_nn,
+    .gemm_nt = gemm_nt,
+    .gemm_tn = gemm_tn,
+    .bias_act_forward = bias_act_forward,
+    .act_backward = act_backward,
+    .colsum = colsum,
+};
+
+#else
+/* The compiler was not given the ISA: the path is absent and kernels.c never picks it. */
+const dp_kernel_ops dp_kernels_avx512_ops = {.name = NULL};
+#endif

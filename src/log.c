@@ -1,0 +1,202 @@
+/* What a run shows: one JSON object per epoch (JSON Lines, flushed so `tail -f` and a crash
+ * both see whole lines), and progress on stderr — a redrawn, throttled bar on a terminal, one
+ * plain line per epoch when redirected, so logs of batch jobs stay readable. */
+#include "log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+
+struct dp_log {
+    FILE *f;
+    int is_stdout;
+    char *path;
+};
+
+dp_status dp_log_open(const char *path, dp_log **out, dp_error *err)
+{
+    if (!path || !out) return dp_fail(err, DP_EINTERNAL, "log open: missing path or output");
+    *out = NULL;
+    dp_log *l = calloc(1, sizeof *l);
+    if (!l) return dp_fail(err, DP_EIO, "%s: cannot open log: out of memory", path);
+    l->is_stdout = strcmp(path, "-") == 0;
+    l->path = strdup(l->is_stdout ? "<stdout>" : path);
+    if (!l->path) {
+        free(l);
+        return dp_fail(err, DP_EIO, "%s: cannot open log: out of memory", path);
+    }
+    l->f = l->is_stdout ? stdout : fopen(path, "w");
+    if (!l->f) {
+        int e = errno;
+        free(l->path);
+        free(l);
+        return dp_fail(err, DP_EIO, "%s: cannot open log: %s", path, strerror(e));
+    }
+    *out = l;
+    return DP_OK;
+}
+
+/* Appends `"key":value` to buf. JSON has no NaN or Infinity: a diverged loss is logged as
+ * null rather than as a line no parser accepts. %.9g keeps a double readable and round-trips
+ * any float exactly. */
+static void put_num(char *buf, size_t cap, size_t *len, const char *key, double v, int present)
+{
+    if (*len >= cap) return;
+    int n;
+    if (!present || !isfinite(v))
+        n = snprintf(buf + *len, cap - *len, ",\"%s\":null", key);
+    else
+        n = snprintf(buf + *len, cap - *len, ",\"%s\":%.9g", key, v);
+    if (n > 0) *len += (size_t)n;
+}
+
+dp_status dp_log_epoch(dp_log *l, const dp_epoch_stats *s, const char *extra, dp_error *err)
+{
+    if (!l || !s) return dp_fail(err, DP_EINTERNAL, "log: no log or no stats");
+    char buf[1024];
+    size_t cap = sizeof buf, len = 0;
+    int n = snprintf(buf, cap, "{\"epoch\":%d,\"steps\":%ld,\"samples\":%zu", s->epoch, s->steps,
+                     s->samples);
+    len = n > 0 ? (size_t)n : 0;
+    put_num(buf, cap, &len, "train_loss", s->train_loss, 1);
+    put_num(buf, cap, &len, "test_loss", s->test.loss, s->has_test);
+    if (s->classification)
+        put_num(buf, cap, &len, "test_accuracy", s->test.accuracy, s->has_test);
+    else
+        put_num(buf, cap, &len, "test_mae", s->test.mae, s->has_test);
+    put_num(buf, cap, &len, "seconds", s->seconds, 1);
+    put_num(buf, cap, &len, "samples_per_sec", s->samples_per_sec, 1);
+    put_num(buf, cap, &len, "forward_s", s->forward_s, 1);
+    put_num(buf, cap, &len, "backward_s", s->backward_s, 1);
+    put_num(buf, cap, &len, "reduce_s", s->reduce_s, 1);
+    put_num(buf, cap, &len, "update_s", s->update_s, 1);
+    put_num(buf, cap, &len, "imbalance", s->imbalance, 1);
+    if (len >= cap) /* cannot happen with these fixed keys; never write a cut line */
+        return dp_fail(err, DP_EINTERNAL, "%s: log line too long", l->path);
+
+    int has_extra = extra && *extra;
+    errno = 0;
+    if (fprintf(l->f, "%s%s%s}\n", buf, has_extra ? "," : "", has_extra ? extra : "") < 0 ||
+        fflush(l->f) != 0 || ferror(l->f)) {
+        int e = errno ? errno : EIO;
+        clearerr(l->f);
+        return dp_fail(err, DP_EIO, "%s: cannot write log: %s", l->path, strerror(e));
+    }
+    return DP_OK;
+}
+
+void dp_log_close(dp_log *l)
+{
+    if (!l) return;
+    if (l->is_stdout)
+        fflush(l->f);
+    else
+        fclose(l->f);
+    free(l->path);
+    free(l);
+}
+
+/* ---- progress ---- */
+
+#define BAR_WIDTH 20
+#define REDRAW_NS 100000000LL   /* ≤ 10 redraws a second: a terminal is slow, a step is not */
+
+struct dp_progress {
+    FILE *out;
+    int epochs;
+    int tty;
+    int drawn;                  /* a bar is on the current line and must be cleared */
+    long long last_ns;          /* monotonic time of the last redraw; < 0 = never */
+};
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+dp_progress *dp_progress_new(FILE *out, int epochs, int force_plain)
+{
+    dp_progress *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->out = out;
+    p->epochs = epochs;
+    p->tty = out && !force_plain && isatty(fileno(out));
+    p->last_ns = -1;
+    return p;
+}
+
+void dp_progress_step(dp_progress *p, int epoch, long step, long steps_in_epoch)
+{
+    /* Called from the hot loop every step: the common cases return before any work. */
+    if (!p || !p->tty) return;
+    long long t = now_ns();
+    if (p->last_ns >= 0 && t - p->last_ns < REDRAW_NS) return;
+    p->last_ns = t;
+
+    double frac = steps_in_epoch > 0 ? (double)step / (double)steps_in_epoch : 0.0;
+    if (frac < 0) frac = 0;
+    if (frac > 1) frac = 1;
+    char bar[BAR_WIDTH + 1];
+    int fill = (int)(frac * BAR_WIDTH);
+    for (int i = 0; i < BAR_WIDTH; i++) bar[i] = i < fill ? '#' : '.';
+    bar[BAR_WIDTH] = '\0';
+    if (p->epochs > 0)
+        fprintf(p->out, "\r epoch %d/%d [%s] %3d%%  %ld/%ld steps", epoch, p->epochs, bar,
+                (int)(frac * 100), step, steps_in_epoch);
+    else
+        fprintf(p->out, "\r epoch %d [%s] %3d%%  %ld/%ld steps", epoch, bar, (int)(frac * 100),
+                step, steps_in_epoch);
+    fflush(p->out);
+    p->drawn = 1;
+}
+
+void dp_progress_epoch(dp_progress *p, const dp_epoch_stats *s)
+{
+    if (!p || !p->out || !s) return;
+    if (p->drawn) {
+        fputs("\r\033[K", p->out);   /* erase the bar so the summary starts a clean line */
+        p->drawn = 0;
+    }
+    char line[512];
+    size_t cap = sizeof line, len = 0;
+    int n = p->epochs > 0 ? snprintf(line, cap, "epoch %d/%d", s->epoch, p->epochs)
+                          : snprintf(line, cap, "epoch %d", s->epoch);
+    len = n > 0 ? (size_t)n : 0;
+#define APPEND(...)                                                          \
+    do {                                                                     \
+        if (len < cap) {                                                     \
+            int k_ = snprintf(line + len, cap - len, __VA_ARGS__);           \
+            if (k_ > 0) len += (size_t)k_;                                   \
+        }                                                                    \
+    } while (0)
+    APPEND("  train_loss %.4f", s->train_loss);
+    if (s->has_test) {
+        APPEND("  test_loss %.4f", s->test.loss);
+        if (s->classification)
+            APPEND("  test_accuracy %.4f", s->test.accuracy);
+        else
+            APPEND("  test_mae %.4f", s->test.mae);
+    }
+    APPEND("  %.2f s  %.0f samples/s", s->seconds, s->samples_per_sec);
+#undef APPEND
+    fprintf(p->out, "%s\n", line);
+    fflush(p->out);
+    p->last_ns = -1;   /* the next epoch's first step draws at once */
+}
+
+void dp_progress_free(dp_progress *p)
+{
+    if (!p) return;
+    if (p->drawn && p->out) {
+        fputs("\r\033[K", p->out);   /* an interrupted run must not leave a half bar behind */
+        fflush(p->out);
+    }
+    free(p);
+}

@@ -1,0 +1,118 @@
+/* Output activations and losses (value, fused gradient, score). Probabilities are clamped
+ * away from 0 and 1 before logs, so one confident mistake costs a large finite loss, not inf. */
+#include "loss.h"
+
+#include <float.h>
+#include <math.h>
+
+static inline float sigmoidf(float x)
+{
+    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+void dp_output_activate(dp_loss loss, float *y, size_t m, size_t K)
+{
+    if (loss == DP_LOSS_XENT) {
+        for (size_t i = 0; i < m; i++) {
+            float *row = y + i * K;
+            float mx = row[0];
+            for (size_t j = 1; j < K; j++) mx = row[j] > mx ? row[j] : mx;
+            float sum = 0.0f;
+            for (size_t j = 0; j < K; j++) {
+                row[j] = expf(row[j] - mx);
+                sum += row[j];
+            }
+            float inv = 1.0f / sum;
+            for (size_t j = 0; j < K; j++) row[j] *= inv;
+        }
+    } else if (loss == DP_LOSS_BCE) {
+        for (size_t i = 0; i < m * K; i++) y[i] = sigmoidf(y[i]);
+    }
+}
+
+static inline double safe_log(float p)
+{
+    const float lo = 1e-7f;
+    return log(p < lo ? lo : p);
+}
+
+static inline float bce_target(const int32_t *labels, size_t i, size_t j, size_t K)
+{
+    if (K == 1) return (float)labels[i];
+    return (size_t)labels[i] == j ? 1.0f : 0.0f;
+}
+
+double dp_loss_eval(dp_loss loss, const float *y, size_t m, size_t K, const int32_t *labels,
+                    const float *targets, float *dz)
+{
+    double total = 0.0;
+    const float invK = 1.0f / (float)K;
+    for (size_t i = 0; i < m; i++) {
+        const float *row = y + i * K;
+        float *drow = dz ? dz + i * K : NULL;
+        double row_loss = 0.0;
+        switch (loss) {
+        case DP_LOSS_XENT:
+            row_loss = -safe_log(row[labels[i]]);
+            if (drow) {
+                for (size_t j = 0; j < K; j++) drow[j] = row[j];
+                drow[labels[i]] -= 1.0f;
+            }
+            break;
+        case DP_LOSS_BCE:
+            for (size_t j = 0; j < K; j++) {
+                float t = bce_target(labels, i, j, K);
+                row_loss -= t * safe_log(row[j]) + (1.0f - t) * safe_log(1.0f - row[j]);
+                if (drow) drow[j] = (row[j] - t) * invK;
+            }
+            row_loss *= invK;
+            break;
+        case DP_LOSS_MSE:
+            for (size_t j = 0; j < K; j++) {
+                float d = row[j] - targets[i * K + j];
+                row_loss += (double)d * d;
+                if (drow) drow[j] = 2.0f * d * invK;
+            }
+            row_loss *= invK;
+            break;
+        case DP_LOSS_MAE:
+            for (size_t j = 0; j < K; j++) {
+                float d = row[j] - targets[i * K + j];
+                row_loss += fabs((double)d);
+                /* Subgradient 0 at d == 0 keeps a perfect fit in place. */
+                if (drow) drow[j] = (d > 0.0f ? invK : d < 0.0f ? -invK : 0.0f);
+            }
+            row_loss *= invK;
+            break;
+        }
+        total += row_loss;
+    }
+    return total;
+}
+
+double dp_loss_score(dp_loss loss, const float *y, size_t m, size_t K, const int32_t *labels,
+                     const float *targets)
+{
+    double score = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        const float *row = y + i * K;
+        if (loss == DP_LOSS_XENT || loss == DP_LOSS_BCE) {
+            int32_t pred;
+            if (K == 1) {
+                pred = row[0] > 0.5f;
+            } else {
+                pred = 0;
+                for (size_t j = 1; j < K; j++)
+                    if (row[j] > row[pred]) pred = (int32_t)j;
+            }
+            score += pred == labels[i];
+        } else {
+            double err = 0.0;
+            for (size_t j = 0; j < K; j++) err += fabs((double)row[j] - targets[i * K + j]);
+            score += err / (double)K;
+        }
+    }
+    return score;
+}

@@ -1,0 +1,149 @@
+/* The network proper: flat parameter layout, seeded init, and forward/backward of one shard
+ * (m rows) through every layer. Pure over its inputs and single-threaded: the trainer calls it
+ * from each worker on that worker's own workspace and gradient block. */
+#include "model.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "err.h"
+#include "kernels.h"
+#include "loss.h"
+#include "rng.h"
+
+size_t dp_spec_param_count(const dp_spec *spec)
+{
+    if (!spec || spec->n_sizes < 2 || spec->n_sizes > DP_MAX_SIZES) return 0;
+    size_t n = 0;
+    for (int l = 0; l + 1 < spec->n_sizes; l++) {
+        int in = spec->sizes[l], out = spec->sizes[l + 1];
+        if (in < 1 || out < 1 || in > DP_MAX_WIDTH || out > DP_MAX_WIDTH) return 0;
+        n += (size_t)in * (size_t)out + (size_t)out;
+    }
+    return n;
+}
+
+void dp_layout_init(dp_layout *lay, const dp_spec *spec)
+{
+    memset(lay, 0, sizeof *lay);
+    lay->n_layers = spec->n_sizes - 1;
+    size_t off = 0;
+    for (int l = 0; l < lay->n_layers; l++) {
+        lay->w_off[l] = off;
+        off += (size_t)spec->sizes[l] * (size_t)spec->sizes[l + 1];
+    }
+    for (int l = 0; l < lay->n_layers; l++) {
+        lay->b_off[l] = off;
+        off += (size_t)spec->sizes[l + 1];
+    }
+    lay->n_params = off;
+    for (int l = 0; l < spec->n_sizes; l++)
+        if ((size_t)spec->sizes[l] > lay->max_width) lay->max_width = (size_t)spec->sizes[l];
+}
+
+dp_act dp_output_act(dp_loss loss)
+{
+    switch (loss) {
+    case DP_LOSS_XENT: return DP_ACT_SOFTMAX;
+    case DP_LOSS_BCE: return DP_ACT_SIGMOID;
+    default: return DP_ACT_LINEAR;
+    }
+}
+
+void dp_model_init_params(const dp_spec *spec, const dp_layout *lay, float *params, uint64_t seed)
+{
+    dp_rng rng;
+    dp_rng_seed(&rng, seed, 0x1a17u /* init stream, distinct from the shuffles' */);
+    for (int l = 0; l < lay->n_layers; l++) {
+        size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
+        int feeds_relu = spec->hidden == DP_ACT_RELU && l + 1 < lay->n_layers;
+        /* He for layers whose outputs go through ReLU (keeps activation variance), Glorot for
+         * sigmoid/tanh and for the output layer. Uniform with the matching variance. */
+        double limit = feeds_relu ? sqrt(6.0 / (double)in) : sqrt(6.0 / (double)(in + out));
+        float *w = params + lay->w_off[l];
+        for (size_t i = 0; i < in * out; i++)
+            w[i] = (float)((2.0 * dp_rng_uniform(&rng) - 1.0) * limit);
+        memset(params + lay->b_off[l], 0, out * sizeof(float));
+    }
+}
+
+dp_status dp_workspace_init(dp_workspace *ws, const dp_spec *spec, size_t max_rows, dp_error *err)
+{
+    memset(ws, 0, sizeof *ws);
+    ws->max_rows = max_rows;
+    size_t widest = 0;
+    for (int l = 0; l < spec->n_sizes; l++) {
+        size_t w = (size_t)spec->sizes[l];
+        widest = w > widest ? w : widest;
+        ws->act[l] = dp_calloc(max_rows * w * sizeof(float));
+        if (!ws->act[l]) goto oom;
+    }
+    size_t outputs = (size_t)spec->sizes[spec->n_sizes - 1];
+    ws->grad_a = dp_calloc(max_rows * widest * sizeof(float));
+    ws->grad_b = dp_calloc(max_rows * widest * sizeof(float));
+    ws->labels = dp_calloc(max_rows * sizeof(int32_t));
+    ws->targets = dp_calloc(max_rows * outputs * sizeof(float));
+    if (ws->grad_a && ws->grad_b && ws->labels && ws->targets) return DP_OK;
+oom:
+    dp_workspace_free(ws);
+    return dp_fail(err, DP_EINTERNAL, "out of memory for a %zu-row workspace", max_rows);
+}
+
+void dp_workspace_free(dp_workspace *ws)
+{
+    for (int l = 0; l < DP_MAX_SIZES; l++) dp_free(ws->act[l]);
+    dp_free(ws->grad_a);
+    dp_free(ws->grad_b);
+    dp_free(ws->labels);
+    dp_free(ws->targets);
+    memset(ws, 0, sizeof *ws);
+}
+
+/* Layer l: act[l+1] (m × out) = f(act[l] (m × in) · W_l (in × out) + b_l). */
+void dp_model_forward(const dp_spec *spec, const dp_layout *lay, const float *params,
+                      dp_workspace *ws, size_t m)
+{
+    for (int l = 0; l < lay->n_layers; l++) {
+        size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
+        int last = l + 1 == lay->n_layers;
+        dp_gemm_nn(m, out, in, ws->act[l], in, params + lay->w_off[l], out, ws->act[l + 1], out,
+                   0);
+        dp_bias_act_forward(ws->act[l + 1], params + lay->b_off[l], m, out,
+                            last ? DP_ACT_LINEAR : spec->hidden);
+        if (last) dp_output_activate(spec->loss, ws->act[l + 1], m, out);
+    }
+}
+
+/* Walks the layers backwards with dz (m × out) = dLsum/d(pre-activation) of layer l:
+ *   dW_l = act[l]ᵀ · dz,  db_l = Σ_rows dz,  dz_{l-1} = (dz · W_lᵀ) ⊙ f'(act[l]). */
+double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float *params,
+                         dp_workspace *ws, size_t m, float *grad, int accumulate)
+{
+    int L = lay->n_layers;
+    size_t outputs = (size_t)spec->sizes[L];
+    float *dz = ws->grad_a, *dprev = ws->grad_b;
+    double loss = dp_loss_eval(spec->loss, ws->act[L], m, outputs, ws->labels, ws->targets, dz);
+    for (int l = L - 1; l >= 0; l--) {
+        size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
+        dp_gemm_tn(in, out, m, ws->act[l], in, dz, out, grad + lay->w_off[l], out, accumulate);
+        dp_colsum(grad + lay->b_off[l], dz, m, out, accumulate);
+        if (l > 0) {
+            dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
+            dp_act_backward(dprev, ws->act[l], m * in, spec->hidden);
+            float *t = dz;
+            dz = dprev;
+            dprev = t;
+        }
+    }
+    return loss;
+}
+
+void dp_model_score(const dp_spec *spec, dp_workspace *ws, size_t m, double *loss_sum,
+                    double *correct_or_abs_err)
+{
+    int L = spec->n_sizes - 1;
+    size_t outputs = (size_t)spec->sizes[L];
+    *loss_sum = dp_loss_eval(spec->loss, ws->act[L], m, outputs, ws->labels, ws->targets, NULL);
+    *correct_or_abs_err =
+        dp_loss_score(spec->loss, ws->act[L], m, outputs, ws->labels, ws->targets);
+}

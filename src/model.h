@@ -1,0 +1,67 @@
+/* The network: flat parameter layout, init, and forward/backward of ONE shard. Single-threaded
+ * and pure over its inputs: it knows nothing of threads, files or datasets.
+ *
+ * Flat layout (params, gradients, optimizer moments and every worker's private gradient block
+ * share it): all layers' weights in order, then all layers' biases. Layer l (0-based) maps
+ * sizes[l] inputs to sizes[l+1] outputs; its weights are stored in × out (see kernels.h). */
+#ifndef DP_MODEL_H
+#define DP_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpmlp.h"
+
+typedef struct dp_layout {
+    int n_layers;                  /* weight layers = n_sizes - 1 */
+    size_t w_off[DP_MAX_SIZES];    /* offset of layer l's weights in the flat vector */
+    size_t b_off[DP_MAX_SIZES];    /* offset of layer l's biases */
+    size_t n_params;
+    size_t max_width;              /* widest layer (for workspace sizing) */
+} dp_layout;
+
+struct dp_model {
+    dp_spec spec;
+    dp_layout layout;
+    float *params;                 /* n_params, 64-byte aligned */
+};
+
+/* Number of parameters implied by a spec (weights then biases); 0 if the spec is invalid. */
+size_t dp_spec_param_count(const dp_spec *spec);
+void dp_layout_init(dp_layout *lay, const dp_spec *spec);
+/* Output activation implied by the loss. */
+dp_act dp_output_act(dp_loss loss);
+
+/* He (relu) or Glorot (sigmoid, tanh) uniform init of weights, zero biases, from the seed. */
+void dp_model_init_params(const dp_spec *spec, const dp_layout *lay, float *params, uint64_t seed);
+
+/* Per-shard scratch: activations of every layer for up to max_rows rows, and two gradient
+ * buffers. Allocated by the worker that uses it (first touch → local memory). */
+typedef struct dp_workspace {
+    size_t max_rows;
+    float *act[DP_MAX_SIZES];      /* act[0] = input rows (gathered), act[l+1] = layer l output */
+    float *grad_a, *grad_b;        /* max_rows × max_width each, ping-pong for dL/d(act) */
+    int32_t *labels;               /* max_rows */
+    float *targets;                /* max_rows × outputs */
+} dp_workspace;
+
+dp_status dp_workspace_init(dp_workspace *ws, const dp_spec *spec, size_t max_rows, dp_error *err);
+void dp_workspace_free(dp_workspace *ws);
+
+/* Forward over ws->act[0] (m rows): fills act[1..L]; the last holds the output activation
+ * (softmax probabilities, sigmoid, or linear values). */
+void dp_model_forward(const dp_spec *spec, const dp_layout *lay, const float *params,
+                      dp_workspace *ws, size_t m);
+
+/* After dp_model_forward: loss summed over the m rows (labels in ws->labels or targets in
+ * ws->targets), and the gradient of that SUM w.r.t. every parameter written into grad
+ * (flat layout; overwritten when accumulate == 0, added otherwise). Returns the loss sum.
+ * t_fwd/t_bwd, if non-NULL, are not touched here: timing belongs to the caller. */
+double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float *params,
+                         dp_workspace *ws, size_t m, float *grad, int accumulate);
+
+/* Loss sum and correct-count (classification) or absolute-error sum (regression) of m rows
+ * after a forward pass, without gradients. */
+void dp_model_score(const dp_spec *spec, dp_workspace *ws, size_t m, double *loss_sum,
+                    double *correct_or_abs_err);
+
+#endif

@@ -1,0 +1,56 @@
+/* SGD, momentum (PyTorch form: v = mu v + g, w -= lr v) and Adam (with bias correction),
+ * applied element-wise to one slice; the loops are simple enough for the compiler to vectorize. */
+#include "optim.h"
+
+#include <math.h>
+
+void dp_optim_prepare(dp_optim_step *s, const dp_train_config *cfg, long step)
+{
+    s->kind = cfg->optim;
+    s->lr = cfg->lr;
+    s->momentum = cfg->momentum;
+    s->weight_decay = cfg->weight_decay;
+    s->beta1 = cfg->beta1;
+    s->beta2 = cfg->beta2;
+    s->eps = cfg->eps;
+    s->adam_c1 = (float)(1.0 / (1.0 - pow((double)cfg->beta1, (double)step)));
+    s->adam_c2 = (float)(1.0 / (1.0 - pow((double)cfg->beta2, (double)step)));
+}
+
+int dp_optim_moments(dp_optim_kind kind)
+{
+    return kind == DP_OPT_ADAM ? 2 : kind == DP_OPT_MOMENTUM ? 1 : 0;
+}
+
+void dp_optim_apply(const dp_optim_step *s, float *restrict params, const float *restrict g,
+                    float *restrict m1, float *restrict m2, size_t n)
+{
+    const float lr = s->lr, wd = s->weight_decay;
+    switch (s->kind) {
+    case DP_OPT_SGD:
+        for (size_t i = 0; i < n; i++) params[i] -= lr * (g[i] + wd * params[i]);
+        break;
+    case DP_OPT_MOMENTUM: {
+        const float mu = s->momentum;
+        for (size_t i = 0; i < n; i++) {
+            float v = mu * m1[i] + (g[i] + wd * params[i]);
+            m1[i] = v;
+            params[i] -= lr * v;
+        }
+        break;
+    }
+    case DP_OPT_ADAM: {
+        const float b1 = s->beta1, b2 = s->beta2, eps = s->eps;
+        const float step_size = lr * s->adam_c1, c2 = s->adam_c2;
+        for (size_t i = 0; i < n; i++) {
+            float gi = g[i] + wd * params[i];
+            float a = b1 * m1[i] + (1.0f - b1) * gi;
+            float b = b2 * m2[i] + (1.0f - b2) * gi * gi;
+            m1[i] = a;
+            m2[i] = b;
+            params[i] -= step_size * a / (sqrtf(b * c2) + eps);
+        }
+        break;
+    }
+    }
+}

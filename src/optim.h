@@ -1,0 +1,28 @@
+/* Optimizers over a contiguous run of the flat parameter vector. They know nothing of layers:
+ * params, gradient, and moments share one layout, so a worker updates its slice in one loop. */
+#ifndef DP_OPTIM_H
+#define DP_OPTIM_H
+#include <stddef.h>
+
+#include "dpmlp.h"
+
+/* Constants of one optimizer step, computed once per step (Adam's bias corrections). */
+typedef struct dp_optim_step {
+    dp_optim_kind kind;
+    float lr, momentum, weight_decay, beta1, beta2, eps;
+    float adam_c1, adam_c2;  /* 1 / (1 - beta^t) */
+} dp_optim_step;
+
+/* step: 1-based count of optimizer steps taken so far including this one. */
+void dp_optim_prepare(dp_optim_step *s, const dp_train_config *cfg, long step);
+
+/* params[i] -= update(g[i]) for i in [0, n). g is the batch-averaged gradient. m1/m2 are the
+ * first/second moment slices (m1 = momentum velocity; unused ones may be NULL).
+ * Weight decay is classic L2: g += weight_decay * param (for every optimizer). */
+void dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float *m1, float *m2,
+                    size_t n);
+
+/* How many moment arrays the optimizer keeps (0 sgd, 1 momentum, 2 adam). */
+int dp_optim_moments(dp_optim_kind kind);
+
+#endif

@@ -1,0 +1,108 @@
+/* The model spec and training config as users write them: parsing "--layers 784,256,10",
+ * validation with messages that name the flag, enum names, and the documented defaults. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+dp_status dp_spec_parse_layers(const char *text, dp_spec *spec, dp_error *err)
+{
+    spec->n_sizes = 0;
+    const char *p = text;
+    if (!p || !*p) return dp_fail(err, DP_EUSAGE, "--layers: empty list (want e.g. 784,256,10)");
+    for (;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || (*end != ',' && *end != '\0'))
+            return dp_fail(err, DP_EUSAGE, "--layers '%s': '%.*s' is not a layer size", text,
+                           (int)strcspn(p, ","), p);
+        if (v < 1 || v > DP_MAX_WIDTH)
+            return dp_fail(err, DP_EUSAGE, "--layers '%s': layer size %ld out of range 1..%d",
+                           text, v, DP_MAX_WIDTH);
+        if (spec->n_sizes == DP_MAX_SIZES)
+            return dp_fail(err, DP_EUSAGE, "--layers '%s': more than %d sizes", text,
+                           DP_MAX_SIZES);
+        spec->sizes[spec->n_sizes++] = (int)v;
+        if (*end == '\0') break;
+        p = end + 1;
+    }
+    if (spec->n_sizes < 2)
+        return dp_fail(err, DP_EUSAGE, "--layers '%s': need at least an input and an output size",
+                       text);
+    return DP_OK;
+}
+
+dp_status dp_spec_validate(const dp_spec *spec, dp_error *err)
+{
+    if (spec->n_sizes < 2 || spec->n_sizes > DP_MAX_SIZES)
+        return dp_fail(err, DP_EUSAGE, "model needs 2..%d layer sizes, got %d", DP_MAX_SIZES,
+                       spec->n_sizes);
+    for (int i = 0; i < spec->n_sizes; i++)
+        if (spec->sizes[i] < 1 || spec->sizes[i] > DP_MAX_WIDTH)
+            return dp_fail(err, DP_EUSAGE, "layer %d has size %d (want 1..%d)", i,
+                           spec->sizes[i], DP_MAX_WIDTH);
+    if ((unsigned)spec->hidden > DP_ACT_TANH)
+        return dp_fail(err, DP_EUSAGE, "hidden activation must be relu, sigmoid or tanh");
+    if ((unsigned)spec->loss > DP_LOSS_MAE)
+        return dp_fail(err, DP_EUSAGE, "loss must be xent, bce, mse or mae");
+    int outputs = spec->sizes[spec->n_sizes - 1];
+    if (spec->loss == DP_LOSS_XENT && outputs < 2)
+        return dp_fail(err, DP_EUSAGE,
+                       "--loss xent needs at least 2 outputs (got %d); use --loss bce for one",
+                       outputs);
+    return DP_OK;
+}
+
+int dp_spec_is_classification(const dp_spec *spec)
+{
+    return spec->loss == DP_LOSS_XENT || spec->loss == DP_LOSS_BCE;
+}
+
+const char *dp_act_name(dp_act a)
+{
+    static const char *names[] = {"relu", "sigmoid", "tanh", "linear", "softmax"};
+    return (unsigned)a <= DP_ACT_SOFTMAX ? names[a] : "?";
+}
+
+const char *dp_loss_name(dp_loss l)
+{
+    static const char *names[] = {"xent", "bce", "mse", "mae"};
+    return (unsigned)l <= DP_LOSS_MAE ? names[l] : "?";
+}
+
+const char *dp_optim_name(dp_optim_kind o)
+{
+    static const char *names[] = {"sgd", "momentum", "adam"};
+    return (unsigned)o <= DP_OPT_ADAM ? names[o] : "?";
+}
+
+const char *dp_bind_name(dp_bind b)
+{
+    static const char *names[] = {"compact", "spread", "none"};
+    return (unsigned)b <= DP_BIND_NONE ? names[b] : "?";
+}
+
+const char *dp_reduce_name(dp_reduce r)
+{
+    static const char *names[] = {"segmented", "serial", "tree"};
+    return (unsigned)r <= DP_REDUCE_TREE ? names[r] : "?";
+}
+
+void dp_train_config_defaults(dp_train_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->optim = DP_OPT_ADAM;
+    cfg->lr = 1e-3f;
+    cfg->momentum = 0.9f;
+    cfg->weight_decay = 0.0f;
+    cfg->beta1 = 0.9f;
+    cfg->beta2 = 0.999f;
+    cfg->eps = 1e-8f;
+    cfg->epochs = 10;
+    cfg->batch = 128;
+    cfg->seed = 1;
+    cfg->threads = 1;
+    cfg->bind = DP_BIND_COMPACT;
+}

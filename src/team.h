@@ -1,0 +1,25 @@
+/* A persistent team of T workers for the whole run: worker 0 is the calling thread, a step
+ * costs barriers, not thread starts. Two backends: one OpenMP parallel region (users' OMP_*
+ * habits carry over) or plain pthreads with a spin-then-block barrier. T = 1 runs the worker
+ * inline with no threads at all. */
+#ifndef DP_TEAM_H
+#define DP_TEAM_H
+
+#include "dpmlp.h"
+
+typedef enum dp_team_kind { DP_TEAM_OPENMP, DP_TEAM_PTHREADS } dp_team_kind;
+
+typedef struct dp_team dp_team;
+typedef void (*dp_team_fn)(dp_team *team, int worker, void *arg);
+
+/* Runs fn(team, t, arg) on workers t = 0..T-1 and returns when all have returned. Every worker
+ * must call dp_team_barrier the same number of times. */
+dp_status dp_team_run(int T, dp_team_kind kind, dp_team_fn fn, void *arg, dp_error *err);
+void dp_team_barrier(dp_team *team);
+int dp_team_size(const dp_team *team);
+
+/* "openmp" / "pthreads"; parse returns -1 for an unknown name. */
+const char *dp_team_name(dp_team_kind kind);
+int dp_team_parse(const char *name);
+
+#endif

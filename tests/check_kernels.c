@@ -1,0 +1,369 @@
+/* Kernels room tests: every path the CPU runs (forced through dp_kernels_select) against the
+ * naive double-accumulating references, on odd shapes with padded leading dimensions, plus
+ * bitwise repeatability, activation edge cases and the run-time dispatch itself. */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+static const char *const PATHS[] = {"portable", "avx2", "avx512"};
+enum { NPATHS = 3 };
+
+/* Forces path p; 0 when this CPU or build cannot run it (the test then checks nothing). */
+static int use_path(int p)
+{
+    const char *got = dp_kernels_select(PATHS[p]);
+    ck_assert_ptr_nonnull(got);
+    if (strcmp(got, PATHS[p]) != 0) return 0;
+    ck_assert_str_eq(dp_kernels_path(), PATHS[p]);
+    return 1;
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((rng_state >> 40) * (1.0 / (1 << 23))) - 1.0f;
+}
+
+/* rows × cols matrix with leading dimension ld; the padding holds NaN, so a kernel that reads
+ * it poisons its result and one that writes it is caught by check_pad. */
+static float *mat(size_t rows, size_t cols, size_t ld)
+{
+    size_t n = rows * ld + 1;
+    float *m = malloc(n * sizeof *m);
+    ck_assert_ptr_nonnull(m);
+    for (size_t i = 0; i < n; i++) m[i] = NAN;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) m[i * ld + j] = frand();
+    return m;
+}
+
+static void check_pad(const float *m, size_t rows, size_t cols, size_t ld)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = cols; j < ld; j++) ck_assert_msg(isnan(m[i * ld + j]), "padding written");
+}
+
+static float *absdup(const float *m, size_t n)
+{
+    float *a = malloc(n * sizeof *a);
+    ck_assert_ptr_nonnull(a);
+    for (size_t i = 0; i < n; i++) a[i] = fabsf(m[i]);
+    return a;
+}
+
+typedef void (*gemm_fn)(size_t, size_t, size_t, const float *, size_t, const float *, size_t,
+                        float *, size_t, int);
+enum { NN, NT, TN };
+static const gemm_fn FAST[] = {dp_gemm_nn, dp_gemm_nt, dp_gemm_tn};
+static const gemm_fn REF[] = {dp_ref_gemm_nn, dp_ref_gemm_nt, dp_ref_gemm_tn};
+static const char *const FORM[] = {"nn", "nt", "tn"};
+
+/* One GEMM of the given form and shape on the current path against the reference. Tolerance:
+ * 1e-5·sqrt(K+1) relative to Σ|a·b| + |c0| (covers the worst-case float sum for our K). */
+static void gemm_case(int form, size_t M, size_t N, size_t K, int accumulate)
+{
+    size_t ar = form == TN ? K : M, ac = form == TN ? M : K; /* A as stored */
+    size_t br = form == NT ? N : K, bc = form == NT ? K : N; /* B as stored */
+    size_t lda = ac + 3, ldb = bc + 5, ldc = N + 7;
+    float *A = mat(ar, ac, lda), *B = mat(br, bc, ldb), *C = mat(M, N, ldc);
+    float *R = malloc((M * ldc + 1) * sizeof *R), *S = malloc((M * ldc + 1) * sizeof *S);
+    ck_assert(R && S);
+    memcpy(R, C, (M * ldc + 1) * sizeof *R);
+    float *Aa = absdup(A, ar * lda + 1), *Ba = absdup(B, br * ldb + 1), *Ca = absdup(C, M * ldc + 1);
+    /* the abs copies have |NaN| padding; the reference never reads padding */
+    REF[form](M, N, K, A, lda, B, ldb, R, ldc, accumulate);
+    REF[form](M, N, K, Aa, lda, Ba, ldb, Ca, ldc, accumulate);
+    memcpy(S, C, (M * ldc + 1) * sizeof *S);
+    FAST[form](M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    double tol = 1e-5 * sqrt((double)K + 1.0);
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            float got = C[i * ldc + j], want = R[i * ldc + j];
+            ck_assert_msg(fabs((double)got - want) <= tol * Ca[i * ldc + j] + 1e-30,
+                          "%s %s M=%zu N=%zu K=%zu acc=%d C[%zu,%zu] = %.9g, want %.9g",
+                          dp_kernels_path(), FORM[form], M, N, K, accumulate, i, j, got, want);
+        }
+    check_pad(C, M, N, ldc);
+    /* the same call again gives the same bits */
+    FAST[form](M, N, K, A, lda, B, ldb, S, ldc, accumulate);
+    ck_assert_msg(memcmp(C, S, (M * ldc) * sizeof *C) == 0 || M * N == 0, "%s %s not repeatable",
+                  dp_kernels_path(), FORM[form]);
+    free(A), free(B), free(C), free(R), free(S), free(Aa), free(Ba), free(Ca);
+}
+
+static const size_t DIMS[] = {1, 3, 17, 64, 255};
+enum { NDIMS = sizeof DIMS / sizeof DIMS[0] };
+
+START_TEST(gemm_odd_shapes)
+{
+    if (!use_path(_i)) return;
+    for (int form = 0; form < 3; form++)
+        for (size_t a = 0; a < NDIMS; a++)
+            for (size_t b = 0; b < NDIMS; b++)
+                for (size_t c = 0; c < NDIMS; c++)
+                    gemm_case(form, DIMS[a], DIMS[b], DIMS[c], (int)((a + b + c) % 2));
+}
+END_TEST
+
+START_TEST(gemm_300_and_accumulate)
+{
+    if (!use_path(_i)) return;
+    for (int form = 0; form < 3; form++)
+        for (int acc = 0; acc < 2; acc++) {
+            gemm_case(form, 300, 17, 300, acc);
+            gemm_case(form, 3, 300, 300, acc);
+            gemm_case(form, 300, 300, 1, acc);
+            gemm_case(form, 33, 49, 129, acc);
+        }
+}
+END_TEST
+
+/* The shapes of a 784-256-128-10 network at shard sizes 1, 8, 64, 255. */
+START_TEST(gemm_layer_shapes)
+{
+    if (!use_path(_i)) return;
+    static const size_t sizes[] = {784, 256, 128, 10};
+    static const size_t shards[] = {1, 8, 64, 255};
+    for (size_t s = 0; s < 4; s++)
+        for (size_t l = 0; l < 3; l++) {
+            size_t m = shards[s], in = sizes[l], out = sizes[l + 1];
+            gemm_case(NN, m, out, in, 0);
+            gemm_case(NT, m, in, out, (int)(s & 1));
+            gemm_case(TN, in, out, m, (int)(l & 1));
+        }
+}
+END_TEST
+
+/* K = 0 means an empty sum: C becomes 0, or stays with accumulate; M or N = 0 touch nothing. */
+START_TEST(gemm_degenerate)
+{
+    if (!use_path(_i)) return;
+    for (int form = 0; form < 3; form++) {
+        float A[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, B[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, C[6] = {5, 5, 5, 5, 5, 5};
+        FAST[form](2, 3, 0, A, 1, B, 3, C, 3, 1);
+        for (int i = 0; i < 6; i++) ck_assert_float_eq(C[i], 5.0f);
+        FAST[form](2, 3, 0, A, 1, B, 3, C, 3, 0);
+        for (int i = 0; i < 6; i++) ck_assert_float_eq(C[i], 0.0f);
+        FAST[form](0, 3, 2, NULL, 2, B, 3, NULL, 3, 0);
+        FAST[form](2, 0, 2, A, 2, NULL, 1, NULL, 1, 1);
+    }
+}
+END_TEST
+
+/* Results must not depend on where the operands sit in memory (alignment of A, B, C). */
+START_TEST(gemm_alignment_independent)
+{
+    if (!use_path(_i)) return;
+    const size_t M = 19, N = 53, K = 71, L = 80;
+    float *buf = malloc(3 * (M + K + 2) * L * 4 * sizeof *buf);
+    ck_assert_ptr_nonnull(buf);
+    float *src = mat(K + M + 1, L, L);
+    for (int form = 0; form < 3; form++) {
+        float first[M * N];
+        for (size_t shift = 0; shift < 4; shift++) {
+            float *A = buf + shift, *B = A + (K + M) * L + shift, *C = B + (K + M) * L + shift;
+            memcpy(A, src, (K + M) * L * sizeof *A);
+            memcpy(B, src + L, (K + M) * L * sizeof *B);
+            FAST[form](M, N, K, A, L, B, L, C, N, 0);
+            if (shift == 0)
+                memcpy(first, C, sizeof first);
+            else
+                ck_assert_msg(memcmp(first, C, sizeof first) == 0, "%s %s shift %zu differs",
+                              dp_kernels_path(), FORM[form], shift);
+        }
+    }
+    free(src);
+    free(buf);
+}
+END_TEST
+
+static const dp_act ACTS[] = {DP_ACT_RELU, DP_ACT_SIGMOID, DP_ACT_TANH, DP_ACT_LINEAR, DP_ACT_SOFTMAX};
+
+START_TEST(bias_act_matches_reference)
+{
+    if (!use_path(_i)) return;
+    static const size_t shapes[][2] = {{1, 1}, {3, 17}, {5, 300}, {64, 256}, {7, 10}, {2, 33}};
+    for (size_t a = 0; a < 5; a++)
+        for (size_t s = 0; s < 6; s++) {
+            size_t m = shapes[s][0], n = shapes[s][1];
+            float *y = mat(m, n, n), *b = mat(1, n, n), *r = malloc(m * n * sizeof *r);
+            ck_assert_ptr_nonnull(r);
+            for (size_t i = 0; i < m * n; i++) y[i] *= 8.0f;
+            y[0] = -b[0]; /* x = 0 exactly */
+            memcpy(r, y, m * n * sizeof *r);
+            dp_bias_act_forward(y, b, m, n, ACTS[a]);
+            dp_ref_bias_act_forward(r, b, m, n, ACTS[a]);
+            for (size_t i = 0; i < m * n; i++)
+                ck_assert_msg(fabsf(y[i] - r[i]) <= 1e-6f * fabsf(r[i]), "%s act %d [%zu] %g vs %g",
+                              dp_kernels_path(), (int)ACTS[a], i, y[i], r[i]);
+            free(y), free(b), free(r);
+        }
+}
+END_TEST
+
+START_TEST(activations_saturate)
+{
+    if (!use_path(_i)) return;
+    float y[6] = {100, -100, 1e30f, -1e30f, 88.8f, -88.8f}, b[6] = {0};
+    float t[6];
+    memcpy(t, y, sizeof t);
+    dp_bias_act_forward(y, b, 1, 6, DP_ACT_SIGMOID);
+    dp_bias_act_forward(t, b, 1, 6, DP_ACT_TANH);
+    for (int i = 0; i < 6; i++) {
+        ck_assert(isfinite(y[i]) && y[i] >= 0.0f && y[i] <= 1.0f);
+        ck_assert(isfinite(t[i]) && fabsf(t[i]) <= 1.0f);
+    }
+    ck_assert_float_eq(y[0], 1.0f);
+    ck_assert_float_lt(y[1], 1e-30f);
+    ck_assert_float_eq(t[0], 1.0f);
+    ck_assert_float_eq(t[1], -1.0f);
+    float r[3] = {-100, 0, 100}, rb[3] = {0};
+    dp_bias_act_forward(r, rb, 1, 3, DP_ACT_RELU);
+    ck_assert_float_eq(r[0], 0.0f);
+    ck_assert_float_eq(r[2], 100.0f);
+}
+END_TEST
+
+START_TEST(act_backward_matches_reference)
+{
+    if (!use_path(_i)) return;
+    static const size_t counts[] = {1, 7, 17, 300, 4099};
+    for (size_t a = 0; a < 5; a++)
+        for (size_t c = 0; c < 5; c++) {
+            size_t n = counts[c];
+            float *y = mat(1, n, n), *dy = mat(1, n, n), *r = malloc(n * sizeof *r);
+            ck_assert_ptr_nonnull(r);
+            if (ACTS[a] == DP_ACT_SIGMOID)
+                for (size_t i = 0; i < n; i++) y[i] = 0.5f + 0.5f * y[i];
+            y[0] = 0.0f;
+            memcpy(r, dy, n * sizeof *r);
+            dp_act_backward(dy, y, n, ACTS[a]);
+            dp_ref_act_backward(r, y, n, ACTS[a]);
+            ck_assert_msg(memcmp(dy, r, n * sizeof *r) == 0, "%s act %d count %zu",
+                          dp_kernels_path(), (int)ACTS[a], n);
+            free(y), free(dy), free(r);
+        }
+}
+END_TEST
+
+START_TEST(relu_backward_at_zero)
+{
+    if (!use_path(_i)) return;
+    float y[20], dy[20];
+    for (int i = 0; i < 20; i++) y[i] = (float)(i % 3) - 1.0f, dy[i] = INFINITY; /* -1, 0, 1 */
+    dp_act_backward(dy, y, 20, DP_ACT_RELU);
+    for (int i = 0; i < 20; i++)
+        if (y[i] > 0.0f)
+            ck_assert(isinf(dy[i]));
+        else
+            ck_assert_msg(dy[i] == 0.0f, "relu'(%g) passed %g", y[i], dy[i]);
+}
+END_TEST
+
+START_TEST(colsum_matches_reference)
+{
+    if (!use_path(_i)) return;
+    static const size_t shapes[][2] = {{1, 1}, {3, 17}, {255, 10}, {64, 256}, {17, 300}, {0, 5}};
+    for (int acc = 0; acc < 2; acc++)
+        for (size_t s = 0; s < 6; s++) {
+            size_t m = shapes[s][0], n = shapes[s][1];
+            float *dy = mat(m ? m : 1, n, n), *db = mat(1, n, n), *r = malloc(n * sizeof *r);
+            ck_assert_ptr_nonnull(r);
+            memcpy(r, db, n * sizeof *r);
+            dp_colsum(db, dy, m, n, acc);
+            dp_ref_colsum(r, dy, m, n, acc);
+            ck_assert_msg(memcmp(db, r, n * sizeof *r) == 0, "%s colsum %zux%zu acc %d",
+                          dp_kernels_path(), m, n, acc);
+            free(dy), free(db), free(r);
+        }
+}
+END_TEST
+
+/* Runs first, before anything selected a path: workers racing into the lazy choice must all
+ * see one consistent path (and ThreadSanitizer must stay quiet). */
+static void *lazy_worker(void *arg)
+{
+    float a[4] = {1, 2, 3, 4}, c[4];
+    dp_gemm_nn(2, 2, 2, a, 2, a, 2, c, 2, 0);
+    *(const char **)arg = dp_kernels_path();
+    return NULL;
+}
+
+START_TEST(dispatch_lazy_threads)
+{
+    pthread_t th[4];
+    const char *seen[4];
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, lazy_worker, &seen[i]), 0);
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    for (int i = 1; i < 4; i++) ck_assert_str_eq(seen[i], seen[0]);
+}
+END_TEST
+
+START_TEST(dispatch_select)
+{
+    ck_assert_str_eq(dp_kernels_select("portable"), "portable");
+    ck_assert_ptr_null(dp_kernels_note());
+    const char *best = dp_kernels_select("auto");
+    ck_assert(strcmp(best, "portable") == 0 || strcmp(best, "avx2") == 0 ||
+              strcmp(best, "avx512") == 0);
+    ck_assert_str_eq(dp_kernels_select("no-such-isa"), best);
+    ck_assert_ptr_nonnull(dp_kernels_note());
+    ck_assert_str_eq(dp_kernels_path(), best);
+    /* NULL defers to DPMLP_KERNELS */
+    const char *old = getenv("DPMLP_KERNELS");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("DPMLP_KERNELS", "portable", 1);
+    ck_assert_str_eq(dp_kernels_select(NULL), "portable");
+    if (saved) {
+        setenv("DPMLP_KERNELS", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("DPMLP_KERNELS");
+    }
+    dp_kernels_select(NULL);
+}
+END_TEST
+
+static Suite *kernels_suite(void)
+{
+    Suite *s = suite_create("kernels");
+    TCase *d = tcase_create("dispatch");
+    tcase_add_test(d, dispatch_lazy_threads);
+    tcase_add_test(d, dispatch_select);
+    suite_add_tcase(s, d);
+
+    TCase *g = tcase_create("gemm");
+    tcase_set_timeout(g, 600);
+    tcase_add_loop_test(g, gemm_odd_shapes, 0, NPATHS);
+    tcase_add_loop_test(g, gemm_300_and_accumulate, 0, NPATHS);
+    tcase_add_loop_test(g, gemm_layer_shapes, 0, NPATHS);
+    tcase_add_loop_test(g, gemm_degenerate, 0, NPATHS);
+    tcase_add_loop_test(g, gemm_alignment_independent, 0, NPATHS);
+    suite_add_tcase(s, g);
+
+    TCase *e = tcase_create("elementwise");
+    tcase_add_loop_test(e, bias_act_matches_reference, 0, NPATHS);
+    tcase_add_loop_test(e, activations_saturate, 0, NPATHS);
+    tcase_add_loop_test(e, act_backward_matches_reference, 0, NPATHS);
+    tcase_add_loop_test(e, relu_backward_at_zero, 0, NPATHS);
+    tcase_add_loop_test(e, colsum_matches_reference, 0, NPATHS);
+    suite_add_tcase(s, e);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(kernels_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

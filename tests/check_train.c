@@ -1,0 +1,270 @@
+/* Train room: the data-parallel engine. T = 2, 3, 4 workers reach the weights of T = 1 within
+ * rounding (uneven shards, B < T, short last batch included); the same seed and T give the
+ * same bytes; both team backends and the serial reduction give the segmented result bit for
+ * bit; one full-batch SGD step equals the hand-averaged gradient; learning happens. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "err.h"
+#include "model.h"
+
+static dp_spec small_spec(dp_loss loss, dp_act act)
+{
+    dp_spec s = {.n_sizes = 4, .sizes = {6, 9, 7, 3}, .hidden = act, .loss = loss};
+    if (loss == DP_LOSS_BCE) s.sizes[3] = 1;
+    return s;
+}
+
+static dp_dataset *make_data(const dp_spec *spec, size_t n, uint64_t seed)
+{
+    dp_dataset *d = NULL;
+    dp_error e;
+    ck_assert_int_eq(dp_data_synthetic(spec, n, seed, &d, &e), DP_OK);
+    return d;
+}
+
+static dp_train_config base_config(int threads, int batch, int epochs)
+{
+    dp_train_config cfg;
+    dp_train_config_defaults(&cfg);
+    cfg.threads = threads;
+    cfg.batch = batch;
+    cfg.epochs = epochs;
+    cfg.optim = DP_OPT_MOMENTUM;
+    cfg.lr = 0.05f;
+    cfg.seed = 11;
+    cfg.quiet = 1;
+    return cfg;
+}
+
+/* Trains a fresh model and returns its parameters (caller frees). */
+static float *train_params(const dp_spec *spec, const dp_dataset *d, const dp_train_config *cfg,
+                           size_t *n_params)
+{
+    dp_error e;
+    dp_model *m = dp_model_create(spec, cfg->seed, &e);
+    ck_assert_ptr_nonnull(m);
+    dp_status st = dp_train(m, d, NULL, cfg, NULL, &e);
+    ck_assert_msg(st == DP_OK, "dp_train failed: %s", e.msg);
+    *n_params = dp_model_n_params(m);
+    float *p = malloc(*n_params * sizeof(float));
+    memcpy(p, dp_model_params(m), *n_params * sizeof(float));
+    dp_model_free(m);
+    return p;
+}
+
+static double max_rel_diff(const float *a, const float *b, size_t n)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (fabs((double)a[i]) + 1e-3);
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}
+
+START_TEST(test_threads_match_one_thread)
+{
+    /* 37 samples: batch 10 splits unevenly over 3 and 4 workers and ends with a 7-row batch;
+     * batch 2 gives B < T for T = 3, 4. */
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_TANH);
+    dp_dataset *d = make_data(&spec, 37, 5);
+    int batches[] = {10, 2};
+    for (int b = 0; b < 2; b++) {
+        dp_train_config cfg = base_config(1, batches[b], 3);
+        size_t n;
+        float *ref = train_params(&spec, d, &cfg, &n);
+        for (int T = 2; T <= 4; T++) {
+            cfg.threads = T;
+            size_t n2;
+            float *p = train_params(&spec, d, &cfg, &n2);
+            ck_assert_uint_eq(n, n2);
+            double diff = max_rel_diff(ref, p, n);
+            ck_assert_msg(diff < 1e-4, "T=%d batch %d: max relative difference %g", T,
+                          batches[b], diff);
+            free(p);
+        }
+        free(ref);
+    }
+    dp_data_free(d);
+}
+END_TEST
+
+START_TEST(test_same_seed_same_bytes)
+{
+    dp_spec spec = small_spec(DP_LOSS_MSE, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 50, 3);
+    for (int T = 1; T <= 3; T++) {
+        dp_train_config cfg = base_config(T, 8, 2);
+        cfg.optim = DP_OPT_ADAM;
+        cfg.lr = 0.01f;
+        size_t n;
+        float *a = train_params(&spec, d, &cfg, &n);
+        float *b = train_params(&spec, d, &cfg, &n);
+        ck_assert_msg(memcmp(a, b, n * sizeof(float)) == 0, "T=%d: two runs differ", T);
+        cfg.seed = 12;
+        float *c = train_params(&spec, d, &cfg, &n);
+        ck_assert_msg(memcmp(a, c, n * sizeof(float)) != 0, "another seed gave the same model");
+        free(a);
+        free(b);
+        free(c);
+    }
+    dp_data_free(d);
+}
+END_TEST
+
+START_TEST(test_backends_and_reductions_agree)
+{
+    dp_spec spec = small_spec(DP_LOSS_BCE, DP_ACT_SIGMOID);
+    dp_dataset *d = make_data(&spec, 40, 9);
+    dp_train_config cfg = base_config(3, 11, 2);
+    size_t n;
+    float *seg = train_params(&spec, d, &cfg, &n);
+    cfg.team_pthreads = 1;
+    float *pth = train_params(&spec, d, &cfg, &n);
+    ck_assert_msg(memcmp(seg, pth, n * sizeof(float)) == 0, "pthreads team differs from OpenMP");
+    cfg.team_pthreads = 0;
+    cfg.reduce = DP_REDUCE_SERIAL;
+    float *ser = train_params(&spec, d, &cfg, &n);
+    /* Same summation order (0..T-1) as segmented: identical bits. */
+    ck_assert_msg(memcmp(seg, ser, n * sizeof(float)) == 0, "serial reduce differs");
+    cfg.reduce = DP_REDUCE_TREE;
+    float *tree = train_params(&spec, d, &cfg, &n);
+    ck_assert_msg(max_rel_diff(seg, tree, n) < 1e-4, "tree reduce too far: %g",
+                  max_rel_diff(seg, tree, n));
+    free(seg);
+    free(pth);
+    free(ser);
+    free(tree);
+    dp_data_free(d);
+}
+END_TEST
+
+START_TEST(test_one_step_is_the_average_gradient)
+{
+    /* One full-batch SGD step with T = 3 over 13 samples (shards 4, 4, 5) must equal
+     * params - lr * (sum of per-sample gradients) / 13, computed here on one workspace. */
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 13, 2);
+    dp_train_config cfg = base_config(3, 13, 1);
+    cfg.optim = DP_OPT_SGD;
+    cfg.lr = 0.5f;
+    size_t n;
+    float *trained = train_params(&spec, d, &cfg, &n);
+
+    dp_error e;
+    dp_model *m = dp_model_create(&spec, cfg.seed, &e);
+    dp_workspace ws;
+    ck_assert_int_eq(dp_workspace_init(&ws, &spec, 13, &e), DP_OK);
+    uint32_t idx[13];
+    for (uint32_t i = 0; i < 13; i++) idx[i] = i;
+    dp_data_gather(d, idx, 13, ws.act[0]);
+    dp_data_gather_labels(d, idx, 13, ws.labels);
+    float *g = dp_alloc(n * sizeof(float));
+    dp_model_forward(&m->spec, &m->layout, m->params, &ws, 13);
+    dp_model_backward(&m->spec, &m->layout, m->params, &ws, 13, g, 0);
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float expect = m->params[i] - 0.5f * (g[i] / 13.0f);
+        double diff = fabs((double)expect - trained[i]);
+        worst = diff > worst ? diff : worst;
+    }
+    ck_assert_msg(worst < 1e-5, "one step differs from the averaged gradient by %g", worst);
+    dp_free(g);
+    dp_workspace_free(&ws);
+    dp_model_free(m);
+    free(trained);
+    dp_data_free(d);
+}
+END_TEST
+
+typedef struct epoch_log {
+    int epochs;
+    double last_acc, first_loss, last_loss;
+    long steps;
+} epoch_log;
+
+static void record_epoch(void *ctx, const dp_epoch_stats *s)
+{
+    epoch_log *l = ctx;
+    if (l->epochs == 0) l->first_loss = s->train_loss;
+    l->epochs++;
+    l->last_loss = s->train_loss;
+    l->last_acc = s->test.accuracy;
+    l->steps += s->steps;
+}
+
+START_TEST(test_learns_and_reports)
+{
+    dp_spec spec = {.n_sizes = 3, .sizes = {8, 32, 4}, .hidden = DP_ACT_RELU, .loss = DP_LOSS_XENT};
+    dp_dataset *d = make_data(&spec, 2000, 1);
+    dp_dataset *t = make_data(&spec, 2000, 1); /* same teacher: evaluation on seen data */
+    dp_train_config cfg = base_config(2, 32, 5);
+    cfg.optim = DP_OPT_ADAM;
+    cfg.lr = 0.01f;
+    epoch_log log = {0};
+    dp_train_hooks hooks = {NULL, NULL, record_epoch, &log, NULL};
+    dp_error e;
+    dp_model *m = dp_model_create(&spec, 1, &e);
+    ck_assert_int_eq(dp_train(m, d, t, &cfg, &hooks, &e), DP_OK);
+    ck_assert_int_eq(log.epochs, 5);
+    ck_assert_int_eq(log.steps, 5 * 63); /* ceil(2000 / 32) */
+    ck_assert_msg(log.last_loss < 0.5 * log.first_loss, "loss %g -> %g", log.first_loss,
+                  log.last_loss);
+    ck_assert_msg(log.last_acc > 0.85, "accuracy %g", log.last_acc);
+    dp_metrics mt;
+    ck_assert_int_eq(dp_evaluate(m, t, 3, &mt, &e), DP_OK);
+    ck_assert_double_eq_tol(mt.accuracy, log.last_acc, 1e-9);
+
+    /* --steps stops early, mid-epoch. */
+    memset(&log, 0, sizeof log);
+    cfg.max_steps = 70;
+    ck_assert_int_eq(dp_train(m, d, NULL, &cfg, &hooks, &e), DP_OK);
+    ck_assert_int_eq(log.steps, 70);
+    ck_assert_int_eq(log.epochs, 2);
+    dp_model_free(m);
+    dp_data_free(d);
+    dp_data_free(t);
+}
+END_TEST
+
+START_TEST(test_non_finite_loss_stops)
+{
+    dp_spec spec = small_spec(DP_LOSS_MSE, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 64, 4);
+    for (size_t i = 0; i < 64 * 6; i++) d->x_f32[i] *= 1e18f;
+    dp_train_config cfg = base_config(2, 16, 3);
+    cfg.optim = DP_OPT_SGD;
+    cfg.lr = 1e6f;
+    dp_error e;
+    dp_model *m = dp_model_create(&spec, 1, &e);
+    dp_status st = dp_train(m, d, NULL, &cfg, NULL, &e);
+    ck_assert_int_eq(st, DP_EINTERNAL);
+    ck_assert_msg(strstr(e.msg, "non-finite loss at epoch 1") && strstr(e.msg, "--lr"), "%s",
+                  e.msg);
+    dp_model_free(m);
+    dp_data_free(d);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("engine");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_threads_match_one_thread);
+    tcase_add_test(tc, test_same_seed_same_bytes);
+    tcase_add_test(tc, test_backends_and_reductions_agree);
+    tcase_add_test(tc, test_one_step_is_the_average_gradient);
+    tcase_add_test(tc, test_learns_and_reports);
+    tcase_add_test(tc, test_non_finite_loss_stops);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

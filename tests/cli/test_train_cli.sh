@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# End-to-end: the real binary on small generated data. Training reaches an accuracy, the model
+# round-trips through save -> eval/predict, the log is JSON Lines with the documented keys,
+# XOR is learned, flags are validated (exit 64), --help/--version work, runs are reproducible.
+set -u
+DPMLP=${DPMLP:-build/dpmlp}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+
+# Three Gaussian blobs in 4 dimensions: 600 training rows with a header, 300 test rows.
+python3 - "$tmp" <<'EOF'
+import random, sys
+d = sys.argv[1]
+random.seed(7)
+centers = [(2, 0, 0, 1), (-2, 1, 0, -1), (0, -2, 2, 0)]
+def rows(n):
+    for i in range(n):
+        c = i % 3
+        yield [round(x + random.gauss(0, 0.7), 4) for x in centers[c]] + [c]
+for name, n in (("train.csv", 600), ("test.csv", 300)):
+    with open(f"{d}/{name}", "w") as f:
+        f.write("a,b,c,d,label\n")
+        for r in rows(n):
+            f.write(",".join(map(str, r)) + "\n")
+# Regression: y = (x0 - 2 x1, x0 * 0.5) plus noise, two targets.
+with open(f"{d}/reg.csv", "w") as f:
+    for i in range(500):
+        x0, x1 = random.uniform(-1, 1), random.uniform(-1, 1)
+        f.write(f"{x0:.5f},{x1:.5f},{x0 - 2 * x1 + random.gauss(0, 0.01):.5f},{0.5 * x0:.5f}\n")
+EOF
+
+# --- training on CSV reaches an accuracy, saves, and reports JSON Lines ---
+$DPMLP train --train "$tmp/train.csv" --test "$tmp/test.csv" --layers 4,16,3 --epochs 20 \
+    --batch 32 --lr 0.01 --threads 2 --log "$tmp/log.jsonl" --save "$tmp/m.model" \
+    2>"$tmp/train.err"
+rc=$?
+check "train exits 0" [ $rc -eq 0 ]
+check "log has one line per epoch" [ "$(wc -l <"$tmp/log.jsonl")" -eq 20 ]
+check "log lines are JSON with the documented keys" python3 - "$tmp/log.jsonl" <<'EOF'
+import json, sys
+keys = {"epoch", "train_loss", "test_loss", "test_accuracy", "seconds", "samples_per_sec",
+        "forward_s", "backward_s", "reduce_s", "update_s"}
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert all(keys <= set(l) for l in lines), lines[0].keys()
+assert [l["epoch"] for l in lines] == list(range(1, 21))
+assert lines[-1]["test_accuracy"] > 0.95, lines[-1]
+EOF
+check "stderr reports workers and pinning" grep -q "workers" "$tmp/train.err"
+
+acc=$($DPMLP eval --model "$tmp/m.model" --test "$tmp/test.csv" | python3 -c \
+    'import json,sys; o=json.load(sys.stdin); assert o["samples"]==300; print(o["accuracy"])')
+check "eval prints samples and accuracy > 0.95 ($acc)" python3 -c "import sys; sys.exit(not float('${acc:-0}') > 0.95)"
+last=$(tail -1 "$tmp/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["test_accuracy"])')
+check "eval agrees with the last epoch's test accuracy" python3 -c "import sys; sys.exit(abs(float('${acc:-0}') - float('$last')) > 1e-9)"
+
+$DPMLP predict --model "$tmp/m.model" --input "$tmp/test.csv" >"$tmp/pred.txt"
+check "predict prints one class per sample" [ "$(wc -l <"$tmp/pred.txt")" -eq 300 ]
+check "predictions match labels > 95%" python3 - "$tmp/pred.txt" "$tmp/test.csv" <<'EOF'
+import sys
+pred = [int(l) for l in open(sys.argv[1])]
+labels = [int(l.rsplit(",", 1)[1]) for l in list(open(sys.argv[2]))[1:]]
+assert sum(p == l for p, l in zip(pred, labels)) / len(labels) > 0.95
+EOF
+cut -d, -f1-4 "$tmp/test.csv" >"$tmp/features.csv"
+$DPMLP predict --model "$tmp/m.model" --input "$tmp/features.csv" >"$tmp/pred2.txt"
+check "predict on features-only rows gives the same classes" cmp -s "$tmp/pred.txt" "$tmp/pred2.txt"
+$DPMLP predict --model "$tmp/m.model" --input "$tmp/test.csv" --proba >"$tmp/proba.txt"
+check "--proba prints 3 probabilities summing to 1" python3 - "$tmp/proba.txt" <<'EOF'
+import sys
+rows = [list(map(float, l.split(","))) for l in open(sys.argv[1])]
+assert len(rows) == 300 and all(len(r) == 3 and abs(sum(r) - 1) < 1e-4 for r in rows)
+EOF
+
+# --- reproducibility: same seed and threads -> identical model bytes ---
+for i in 1 2; do
+    $DPMLP train --train "$tmp/train.csv" --layers 4,8,3 --epochs 2 --batch 10 --threads 2 \
+        --seed 5 --quiet --save "$tmp/r$i.model"
+done
+check "same seed and threads give identical model files" cmp -s "$tmp/r1.model" "$tmp/r2.model"
+
+# --- regression with mse, predict prints values ---
+$DPMLP train --train "$tmp/reg.csv" --layers 2,16,2 --loss mse --epochs 40 --batch 16 --lr 0.01 \
+    --threads 2 --quiet --save "$tmp/reg.model"
+check "regression trains" [ $? -eq 0 ]
+mae=$($DPMLP eval --model "$tmp/reg.model" --test "$tmp/reg.csv" | python3 -c 'import json,sys; print(json.load(sys.stdin)["mae"])')
+check "regression mae < 0.1 ($mae)" python3 -c "import sys; sys.exit(not float('${mae:-9}') < 0.1)"
+check "regression predict prints 2 values per row" python3 -c "
+import subprocess, sys
+out = subprocess.run(['$DPMLP', 'predict', '--model', '$tmp/reg.model', '--input', '$tmp/reg.csv'],
+                     capture_output=True, text=True, check=True).stdout.split()
+assert len(out) == 500 and all(len(l.split(',')) == 2 for l in out)"
+
+# --- XOR: the classic 2-2-1 sigmoid network ---
+make -s xor >"$tmp/xor.txt" 2>&1
+check "make xor succeeds" [ $? -eq 0 ]
+check "XOR predictions round to 0 1 1 0" python3 - "$tmp/xor.txt" <<'EOF'
+import sys
+vals = [float(l) for l in open(sys.argv[1]) if l.strip() and l.strip()[0] in "-0123456789."]
+vals = vals[-4:]
+assert [round(v) for v in vals] == [0, 1, 1, 0], vals
+EOF
+
+# --- usage errors: exit 64 with one line ---
+usage() {
+    local name=$1; shift
+    "$DPMLP" "$@" >/dev/null 2>"$tmp/u.err"
+    local rc=$?
+    if [ $rc -eq 64 ] && [ "$(wc -l <"$tmp/u.err")" -eq 1 ]; then ok "usage: $name"; else
+        bad "usage: $name (exit $rc: $(head -c 200 "$tmp/u.err"))"; fi
+}
+usage "unknown flag" train --train "$tmp/train.csv" --layers 4,3 --bogus 1
+usage "batch 0" train --train "$tmp/train.csv" --layers 4,3 --batch 0
+usage "lr 0" train --train "$tmp/train.csv" --layers 4,3 --lr 0
+usage "negative lr" train --train "$tmp/train.csv" --layers 4,3 --lr -1
+usage "layer size 0" train --train "$tmp/train.csv" --layers 4,0,3
+usage "threads 0" train --train "$tmp/train.csv" --layers 4,3 --threads 0
+usage "bad activation" train --train "$tmp/train.csv" --layers 4,3 --act swish
+usage "missing value" train --train "$tmp/train.csv" --layers
+usage "no data" train --layers 4,3
+usage "unknown command" frobnicate
+usage "eval without model" eval --test "$tmp/test.csv"
+usage "non-numeric epochs" train --train "$tmp/train.csv" --layers 4,3 --epochs ten
+
+for sub in train eval predict topo; do
+    check "$sub --help" bash -c "'$DPMLP' $sub --help | grep -q usage"
+done
+check "--version names OpenMP, hwloc and the kernel path" bash -c \
+    "'$DPMLP' --version | grep -q 'OpenMP' && '$DPMLP' --version | grep -q 'hwloc' && '$DPMLP' --version | grep -q 'kernels'"
+check "topo lists every worker" bash -c "'$DPMLP' topo --threads 3 | grep -c '^ *worker' | grep -qx 3"
+
+# --- model files that are not to be trusted ---
+$DPMLP eval --model "$tmp/missing.model" --test "$tmp/test.csv" 2>"$tmp/e.err"
+check "missing model exits 66" [ $? -eq 66 ]
+head -c 100 "$tmp/m.model" >"$tmp/trunc.model"
+$DPMLP eval --model "$tmp/trunc.model" --test "$tmp/test.csv" 2>"$tmp/e.err"
+check "truncated model exits 65 naming the file" bash -c "[ $? -eq 65 ] && grep -q trunc.model '$tmp/e.err'"
+$DPMLP eval --model "$tmp/m.model" --test "$tmp/reg.csv" 2>"$tmp/e.err"
+check "test set that does not fit the model exits 65" [ $? -eq 65 ]
+
+# --- the save is atomic: an unwritable destination fails with 74 and no partial file ---
+$DPMLP train --train "$tmp/train.csv" --layers 4,3 --epochs 1 --quiet \
+    --save "$tmp/no/such/dir/m.model" 2>"$tmp/s.err"
+check "save into a missing directory exits 74" [ $? -eq 74 ]
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
