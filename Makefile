@@ -95,7 +95,7 @@ check-asan:
 # for TSan, GCC's libgomp is not (it would report false races inside the runtime).
 check-tsan:
 	$(MAKE) CC=clang SAN=thread tests
-	@CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	@CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
 	    DPMLP=build/san-thread/dpmlp BUILD=build/san-thread SKIP_CLI=1 \
 	    scripts/run-tests.sh $(filter %check_train %check_team,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
 
@@ -124,11 +124,14 @@ train: deps
 	$(BUILD)/dpmlp train --data data/fashion $(TRAIN_FLAGS) $(if $(THREADS),--threads $(THREADS)) \
 	    --log build/fashion.jsonl --save build/fashion.model
 
+# The classic first example of backprop: a 2-2-1 sigmoid network learns XOR (MSE loss).
 xor: all
 	$(BUILD)/dpmlp train --train data/xor.csv --layers 2,2,1 --act sigmoid --loss mse \
-	    --optim sgd --lr 2 --epochs 3000 --batch 4 --seed 3 --threads 1 --quiet \
-	    --save build/xor.model
-	$(BUILD)/dpmlp predict --model build/xor.model --input data/xor.csv --proba
+	    --optim sgd --lr 0.5 --epochs 4000 --batch 4 --seed 1 --threads 1 --quiet \
+	    --save $(BUILD)/xor.model
+	@$(BUILD)/dpmlp predict --model $(BUILD)/xor.model --input data/xor.csv > $(BUILD)/xor.pred
+	@tail -n +2 data/xor.csv | cut -d, -f1,2 | paste -d' ' - $(BUILD)/xor.pred | \
+	    awk '{ split($$1, x, ","); printf "%s XOR %s -> %.4f -> %d\n", x[1], x[2], $$2, ($$2 > 0.5) }'
 
 bench: all
 	scripts/bench.sh

@@ -56,7 +56,7 @@ typedef struct dp_train_config {
     int threads;                /* workers; >= 1 (the CLI resolves the default) */
     dp_bind bind;
     dp_reduce reduce;
-    int team_pthreads;          /* 0: OpenMP team (default), 1: pthreads team */
+    int team_openmp;            /* 0: pthreads team (default), 1: one OpenMP parallel region */
     long max_steps;             /* stop after this many optimizer steps; 0 = no limit */
     int quiet;                  /* no progress output on stderr */
 } dp_train_config;
@@ -94,7 +94,8 @@ dp_model *dp_model_load(const char *path, dp_error *err);
 
 /* Datasets. MNIST layout: dir holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
 dp_status dp_data_load_mnist(const char *dir, int test_split, dp_dataset **out, dp_error *err);
-/* CSV: n_targets == 0 → last column is an integer class; K > 0 → last K columns are targets. */
+/* CSV: n_targets == 0 → last column is an integer class; K > 0 → last K columns are targets;
+ * n_targets < 0 → features only (prediction input): labels all 0, max_label -1. */
 dp_status dp_data_load_csv(const char *path, int n_in, int n_targets, dp_dataset **out, dp_error *err);
 /* n seeded random samples shaped by spec (for `--data synthetic:N`): features ~ N(0,1);
  * classes (classification) or targets (regression) from a fixed random teacher network so

@@ -138,7 +138,7 @@ static const char *const LOSS_NAMES[] = {"xent", "bce", "mse", "mae", NULL};
 static const char *const OPTIM_NAMES[] = {"sgd", "momentum", "adam", NULL};
 static const char *const BIND_NAMES[] = {"compact", "spread", "none", NULL};
 static const char *const REDUCE_NAMES[] = {"segmented", "serial", "tree", NULL};
-static const char *const TEAM_NAMES[] = {"openmp", "pthreads", NULL};
+static const char *const TEAM_NAMES[] = {"openmp", "pthreads", NULL}; /* index 0: OpenMP */
 
 /* ---- signals: the first asks training to stop after the current step, a second exits. ---- */
 
@@ -201,6 +201,13 @@ typedef struct data_pair {
     dp_dataset *train, *test;
 } data_pair;
 
+static void free_data(data_pair *d)
+{
+    dp_data_free(d->train);
+    dp_data_free(d->test);
+    d->train = d->test = NULL;
+}
+
 /* --data DIR (MNIST layout), --data synthetic:N, or CSV files. n_targets is -1 for "features
  * only" prediction input (rows may omit labels). */
 static int load_data(const char *cmd, const parsed_opts *o, const dp_spec *spec, int want_train,
@@ -229,7 +236,10 @@ static int load_data(const char *cmd, const parsed_opts *o, const dp_spec *spec,
     if (dir) {
         if (want_train && dp_data_load_mnist(dir, 0, &out->train, &err) != DP_OK)
             return fail(&err);
-        if (dp_data_load_mnist(dir, 1, &out->test, &err) != DP_OK) return fail(&err);
+        if (dp_data_load_mnist(dir, 1, &out->test, &err) != DP_OK) {
+            free_data(out);
+            return fail(&err);
+        }
         return 0;
     }
     int n_in = spec->sizes[0];
@@ -243,16 +253,14 @@ static int load_data(const char *cmd, const parsed_opts *o, const dp_spec *spec,
             dp_error err2;
             if (dp_data_load_csv(eval_csv, n_in, -1, &out->test, &err2) == DP_OK) st = DP_OK;
         }
-        if (st != DP_OK) return fail(&err);
+        if (st != DP_OK) {
+            free_data(out);
+            return fail(&err);
+        }
     }
     return 0;
 }
 
-static void free_data(data_pair *d)
-{
-    dp_data_free(d->train);
-    dp_data_free(d->test);
-}
 
 /* ---- train ---- */
 
@@ -295,7 +303,8 @@ static const char TRAIN_HELP[] =
     "                      cgroup CPU quota]\n"
     "  --bind P            compact|spread|none                   [compact]\n"
     "  --reduce R          segmented|serial|tree                 [segmented]\n"
-    "  --team K            openmp|pthreads                       [openmp]\n"
+    "  --team K            pthreads|openmp (OpenMP: set OMP_WAIT_POLICY=passive when\n"
+    "                      oversubscribing)                      [pthreads]\n"
     "output\n"
     "  --log FILE          JSON Lines, one object per epoch ('-' = stdout)\n"
     "  --save FILE         the trained model (written atomically at the end)\n"
@@ -387,7 +396,7 @@ static void config_from_opts(const char *cmd, const parsed_opts *o, dp_train_con
     if ((v = opt(o, "steps"))) cfg->max_steps = parse_long(cmd, "steps", v, 1, 1L << 40);
     if ((v = opt(o, "seed"))) cfg->seed = parse_u64(cmd, "seed", v);
     if ((v = opt(o, "reduce"))) cfg->reduce = (dp_reduce)parse_choice(cmd, "reduce", v, REDUCE_NAMES);
-    if ((v = opt(o, "team"))) cfg->team_pthreads = parse_choice(cmd, "team", v, TEAM_NAMES);
+    if ((v = opt(o, "team"))) cfg->team_openmp = parse_choice(cmd, "team", v, TEAM_NAMES) == 0;
     cfg->quiet = opt(o, "quiet") != NULL;
 }
 

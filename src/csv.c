@@ -1,6 +1,6 @@
-/* Numeric CSV loader: one sample per line, features then a class (n_targets == 0) or K float
- * targets; an optional header on the first line. Sizes come from the file itself: a cheap
- * first pass counts lines, so nothing is allocated from a guess or a header's claim. */
+/* Numeric CSV loader: one sample per line, features then a class (n_targets == 0), K float
+ * targets (n_targets = K) or nothing (n_targets < 0: prediction input); an optional header.
+ * Sizes come from the file: a cheap first pass counts lines, nothing is allocated on a guess. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* fseeko, getc_unlocked */
 #endif
@@ -55,7 +55,8 @@ static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 static const char *show(const char *s, size_t n, char out[48])
 {
     size_t k = n < 40 ? n : 40;
-    for (size_t i = 0; i < k; i++) out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    for (size_t i = 0; i < k; i++)
+        out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
     if (n > 40) {
         memcpy(out + 40, "...", 4);
     } else {
@@ -91,7 +92,7 @@ dp_status dp_csv_load(const char *path, int n_in, int n_targets, dp_dataset **ou
                       dp_error *err)
 {
     *out = NULL;
-    if (n_in < 1 || n_in > DP_MAX_WIDTH || n_targets < 0 || n_targets > DP_MAX_WIDTH)
+    if (n_in < 1 || n_in > DP_MAX_WIDTH || n_targets > DP_MAX_WIDTH)
         return dp_fail(err, DP_EUSAGE, "%s: %d features and %d targets: out of range 1..%d",
                        path, n_in, n_targets, DP_MAX_WIDTH);
     struct stat st;
@@ -104,9 +105,15 @@ dp_status dp_csv_load(const char *path, int n_in, int n_targets, dp_dataset **ou
     FILE *f = fopen(path, "rb");
     if (!f) return dp_fail(err, DP_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
 
-    const size_t extra = n_targets ? (size_t)n_targets : 1;
+    /* Features only (n_targets < 0): a classification set with no labels, max_label -1. */
+    const int classify = n_targets == 0, features_only = n_targets < 0;
+    if (features_only) n_targets = 0;
+    const size_t extra = features_only ? 0 : n_targets ? (size_t)n_targets : 1;
     const size_t cols = (size_t)n_in + extra;
     const char *what = n_targets ? "target" : "label";
+    char more[64] = "";
+    if (extra)
+        snprintf(more, sizeof more, " (+%zu %s column%s)", extra, what, extra > 1 ? "s" : "");
 
     /* Pass 1: an upper bound on data rows, from the lines there really are and from the
      * shortest a row can be ("0,0,...,0": 2 * cols - 1 bytes). */
@@ -167,16 +174,15 @@ dp_status dp_csv_load(const char *path, int n_in, int n_targets, dp_dataset **ou
         if (ncells != cols) {
             if (ncells > extra)
                 s = dp_fail(err, DP_EDATA,
-                            "%s:%zu: line %zu has %zu columns, expected %zu: %zu features vs "
-                            "input layer size %d (+%zu %s column%s)",
-                            path, ln, ln, ncells, cols, ncells - extra, n_in, extra, what,
-                            extra > 1 ? "s" : "");
+                            "%s:%zu: line %zu has %zu column%s, expected %zu: %zu features vs "
+                            "input layer size %d%s",
+                            path, ln, ln, ncells, ncells > 1 ? "s" : "", cols, ncells - extra,
+                            n_in, more);
             else
                 s = dp_fail(err, DP_EDATA,
-                            "%s:%zu: line %zu has %zu column%s, expected %zu: input layer size "
-                            "%d + %zu %s column%s",
-                            path, ln, ln, ncells, ncells > 1 ? "s" : "", cols, n_in, extra, what,
-                            extra > 1 ? "s" : "");
+                            "%s:%zu: line %zu has %zu column%s, expected %zu: no room for the "
+                            "features of input layer size %d%s",
+                            path, ln, ln, ncells, ncells > 1 ? "s" : "", cols, n_in, more);
             break;
         }
         const int first = !seen_first;
@@ -189,7 +195,7 @@ dp_status dp_csv_load(const char *path, int n_in, int n_targets, dp_dataset **ou
             char *a = p, *b = e;
             while (a < b && is_space(*a)) a++;
             while (b > a && is_space(b[-1])) b--;
-            int is_label = !n_targets && c == cols - 1;
+            int is_label = classify && c == cols - 1;
             if (!parse_float(a, (size_t)(b - a), &row[c], is_label)) {
                 if (!bad_col) {
                     bad_col = c + 1;
@@ -205,11 +211,13 @@ dp_status dp_csv_load(const char *path, int n_in, int n_targets, dp_dataset **ou
                 continue;
             }
             if (bad_len == 0)
-                s = dp_fail(err, DP_EDATA, "%s:%zu:%zu: empty cell is not a number (line %zu, column %zu)",
-                            path, ln, bad_col, ln, bad_col);
+                s = dp_fail(err, DP_EDATA,
+                            "%s:%zu:%zu: empty cell is not a number (line %zu, column %zu)", path,
+                            ln, bad_col, ln, bad_col);
             else
-                s = dp_fail(err, DP_EDATA, "%s:%zu:%zu: '%s' is not a number (line %zu, column %zu)",
-                            path, ln, bad_col, show(line + bad_start, bad_len, sh), ln, bad_col);
+                s = dp_fail(err, DP_EDATA,
+                            "%s:%zu:%zu: '%s' is not a number (line %zu, column %zu)", path, ln,
+                            bad_col, show(line + bad_start, bad_len, sh), ln, bad_col);
             break;
         }
         for (c = 0; c < cols && s == DP_OK; c++) {
@@ -221,7 +229,7 @@ dp_status dp_csv_load(const char *path, int n_in, int n_targets, dp_dataset **ou
                             c + 1);
         }
         if (s != DP_OK) break;
-        if (!n_targets) {
+        if (classify) {
             double v = row[cols - 1];
             if (v != floor(v))
                 s = dp_fail(err, DP_EDATA,
@@ -252,7 +260,7 @@ dp_status dp_csv_load(const char *path, int n_in, int n_targets, dp_dataset **ou
         if (n_targets) {
             for (size_t k = 0; k < extra; k++)
                 d->targets[rows * extra + k] = (float)row[(size_t)n_in + k];
-        } else {
+        } else if (classify) {
             int32_t lab = (int32_t)row[cols - 1];
             d->labels[rows] = lab;
             if (lab > d->max_label) d->max_label = lab;

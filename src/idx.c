@@ -218,7 +218,8 @@ static dp_status idx_read_header(idx_in *in, int images, idx_header *h, dp_error
     if ((size_t)h->n > DP_DATA_MAX_SAMPLES)
         return dp_fail(err, DP_EDATA, "%s: header claims %u samples, more than the limit %zu",
                        in->path, h->n, (size_t)DP_DATA_MAX_SAMPLES);
-    if (images && (h->rows == 0 || h->cols == 0 || h->rows > IDX_MAX_SIDE || h->cols > IDX_MAX_SIDE))
+    if (images &&
+        (h->rows == 0 || h->cols == 0 || h->rows > IDX_MAX_SIDE || h->cols > IDX_MAX_SIDE))
         return dp_fail(err, DP_EDATA,
                        "%s: header claims %ux%u pixel images, each side must be 1..%u", in->path,
                        h->rows, h->cols, IDX_MAX_SIDE);
@@ -266,7 +267,8 @@ static dp_status idx_read_payload(idx_in *in, const idx_header *h, uint8_t **out
     *out = NULL;
     if (!in->gz || in->isize == (uint32_t)total) {
         uint8_t *buf = dp_alloc(need);
-        if (!buf) return dp_fail(err, DP_EINTERNAL, "%s: out of memory for %zu bytes", in->path, need);
+        if (!buf)
+            return dp_fail(err, DP_EINTERNAL, "%s: out of memory for %zu bytes", in->path, need);
         s = idx_read(in, buf, need, &got, err);
         if (s != DP_OK) {
             dp_free(buf);

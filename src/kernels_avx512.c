@@ -30,42 +30,61 @@ INLINE void stv(float *p, __m512 x, int v, int nv, __mmask16 m)
         _mm512_storeu_ps(p, x);
 }
 
+/* The accumulators are named variables, not an array: GCC keeps a __m512[8][3] array in
+ * memory (it is too big to scalarize) and then stores it on every k step. */
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define ACC_DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0;
+#define ACC_LOAD(i)                                                                        \
+    if (mr > i && accumulate) {                                                            \
+        c##i##0 = ldv(c + i * ldc, 0, nv, m);                                              \
+        if (nv > 1) c##i##1 = ldv(c + i * ldc + 16, 1, nv, m);                             \
+        if (nv > 2) c##i##2 = ldv(c + i * ldc + 32, 2, nv, m);                             \
+    }
+#define ACC_FMA(i, AEXPR)                                                                  \
+    if (mr > i) {                                                                          \
+        __m512 ai = _mm512_set1_ps(AEXPR);                                                 \
+        c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);                                        \
+        if (nv > 1) c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);                            \
+        if (nv > 2) c##i##2 = _mm512_fmadd_ps(ai, b2, c##i##2);                            \
+    }
+#define FMA_COL(i) ACC_FMA(i, a[i])
+#define FMA_ROW(i) ACC_FMA(i, a##i[k])
+#define ROW_PTR(i) const float *a##i = a + (mr > i ? i : 0) * sa;
+#define ACC_STORE(i)                                                                       \
+    if (mr > i) {                                                                          \
+        stv(c + i * ldc, c##i##0, 0, nv, m);                                               \
+        if (nv > 1) stv(c + i * ldc + 16, c##i##1, 1, nv, m);                              \
+        if (nv > 2) stv(c + i * ldc + 32, c##i##2, 2, nv, m);                              \
+    }
+#define LOAD_B                                                                             \
+    __m512 b0 = ldv(b, 0, nv, m), b1 = b0, b2 = b0;                                        \
+    if (nv > 1) b1 = ldv(b + 16, 1, nv, m);                                                \
+    if (nv > 2) b2 = ldv(b + 32, 2, nv, m);
+
 /* C[mr × (16·nv, last vector masked by m)] (+)= Σ_k a(i,k) · b[k·ldb + j], k = 0..K−1 in order.
  * acol = 0: a(i,k) = a[i·sa + k] (A row-major, nn and nt);
  * acol = 1: a(i,k) = a[k·sa + i] (A transposed, tn). */
 INLINE void ukr(const int mr, const int nv, const int acol, size_t K, const float *a, size_t sa,
                 const float *b, size_t ldb, float *c, size_t ldc, __mmask16 m, int accumulate)
 {
-    __m512 acc[MR][NV];
-    for (int i = 0; i < mr; i++)
-        for (int v = 0; v < nv; v++)
-            acc[i][v] = accumulate ? ldv(c + i * ldc + 16 * v, v, nv, m) : _mm512_setzero_ps();
+    FOR_ROWS(ACC_DECL)
+    FOR_ROWS(ACC_LOAD)
     if (acol) {
         for (size_t k = 0; k < K; k++) {
-            __m512 bv[NV];
-            for (int v = 0; v < nv; v++) bv[v] = ldv(b + 16 * v, v, nv, m);
-            for (int i = 0; i < mr; i++) {
-                __m512 ai = _mm512_set1_ps(a[i]);
-                for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
-            }
+            LOAD_B
+            FOR_ROWS(FMA_COL)
             a += sa;
             b += ldb;
         }
     } else {
-        const float *ar[MR];
-        for (int i = 0; i < mr; i++) ar[i] = a + i * sa;
+        FOR_ROWS(ROW_PTR)
         for (size_t k = 0; k < K; k++) {
-            __m512 bv[NV];
-            for (int v = 0; v < nv; v++) bv[v] = ldv(b + 16 * v, v, nv, m);
-            for (int i = 0; i < mr; i++) {
-                __m512 ai = _mm512_set1_ps(ar[i][k]);
-                for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
-            }
+            LOAD_B
+            FOR_ROWS(FMA_ROW)
             b += ldb;
         }
     }
-    for (int i = 0; i < mr; i++)
-        for (int v = 0; v < nv; v++) stv(c + i * ldc + 16 * v, acc[i][v], v, nv, m);
+    FOR_ROWS(ACC_STORE)
 }
 
 typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb, float *c,

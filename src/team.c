@@ -5,6 +5,7 @@
 
 #include <omp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 struct dp_team {
     int size;
+    int spins;     /* barrier spins before sleeping: 0 when workers outnumber the CPUs */
     dp_team_kind kind;
     dp_team_fn fn;
     void *arg;
@@ -55,7 +57,7 @@ static void pthread_barrier_wait_spin(dp_team *team)
         pthread_mutex_unlock(&team->mu);
         return;
     }
-    for (int i = 0; i < BARRIER_SPINS; i++) {
+    for (int i = 0; i < team->spins; i++) {
         if (atomic_load_explicit(&team->generation, memory_order_acquire) != gen) return;
         cpu_relax();
     }
@@ -129,6 +131,11 @@ dp_status dp_team_run(int T, dp_team_kind kind, dp_team_fn fn, void *arg, dp_err
         return DP_OK;
     }
     if (kind == DP_TEAM_PTHREADS) {
+        /* Spinning only pays when every worker has a CPU of its own; oversubscribed, a
+         * spinning waiter steals the time slice of the worker it is waiting for. */
+        cpu_set_t cpus;
+        int n_cpus = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+        team.spins = T <= n_cpus ? BARRIER_SPINS : 0;
         pthread_mutex_init(&team.mu, NULL);
         pthread_cond_init(&team.cv, NULL);
         atomic_init(&team.arrived, 0);

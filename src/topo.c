@@ -559,6 +559,32 @@ dp_status dp_topo_bind_self(const dp_topo *t, const dp_plan *plan, int worker, d
     return DP_OK;
 }
 
+struct dp_binding {
+    hwloc_bitmap_t set;
+};
+
+dp_binding *dp_topo_binding_save(const dp_topo *t)
+{
+    if (!t || !t->thissystem) return NULL;
+    dp_binding *b = malloc(sizeof *b);
+    if (!b) return NULL;
+    b->set = hwloc_bitmap_alloc();
+    if (!b->set || hwloc_get_cpubind(t->topo, b->set, HWLOC_CPUBIND_THREAD) != 0) {
+        hwloc_bitmap_free(b->set);
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+void dp_topo_binding_restore(const dp_topo *t, dp_binding *saved)
+{
+    if (!saved) return;
+    if (t) hwloc_set_cpubind(t->topo, saved->set, HWLOC_CPUBIND_THREAD);
+    hwloc_bitmap_free(saved->set);
+    free(saved);
+}
+
 /* ---- reports ---- */
 
 /* Local rather than dp_bind_name(): this room links on its own (tests) without the CLI. */

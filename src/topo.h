@@ -59,8 +59,15 @@ void dp_plan_free(dp_plan *plan);
  * message the caller prints as a warning before running unbound. No-op for policy none. */
 dp_status dp_topo_bind_self(const dp_topo *t, const dp_plan *plan, int worker, dp_error *err);
 
+/* The calling thread's binding, saved before it serves as worker 0 and put back afterwards, so
+ * a library caller's thread is not left pinned to one PU. restore frees the saved state;
+ * both are no-ops (NULL) where the topology is not this system. */
+typedef struct dp_binding dp_binding;
+dp_binding *dp_topo_binding_save(const dp_topo *t);
+void dp_topo_binding_restore(const dp_topo *t, dp_binding *saved);
+
 /* Human report: machine summary (packages, NUMA nodes, cores, PUs, allowed set), then one line
- * per worker: "worker 0 -> core 0 (PU 0, package 0, NUMA 0)". */
+ * per worker: "worker 0 -> PU 0 (core 0, package 0, NUMA 0)". */
 void dp_topo_report(const dp_topo *t, const dp_plan *plan, FILE *out);
 /* One-line summary: "2 workers, compact: worker 0 -> PU 0, worker 1 -> PU 1". */
 void dp_plan_summary(const dp_plan *plan, char *buf, size_t len);

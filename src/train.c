@@ -440,8 +440,10 @@ dp_status dp_train(dp_model *m, const dp_dataset *train, const dp_dataset *test,
         c.plan = &plan;
     }
 
-    st = dp_team_run(c.T, cfg->team_pthreads ? DP_TEAM_PTHREADS : DP_TEAM_OPENMP, train_worker,
-                     &c, err);
+    dp_binding *caller_binding = dp_topo_binding_save(topo);
+    st = dp_team_run(c.T, cfg->team_openmp ? DP_TEAM_OPENMP : DP_TEAM_PTHREADS, train_worker, &c,
+                     err);
+    dp_topo_binding_restore(topo, caller_binding);
     if (st == DP_OK) {
         for (int u = 0; u < c.T; u++)
             if (c.slot[u].failed) {
@@ -505,7 +507,7 @@ static dp_status run_eval(const dp_model *m, const dp_dataset *d, int threads, f
         return dp_fail(err, DP_EINTERNAL, "out of memory for %d workers", threads);
     }
     memset(j->c.slot, 0, (size_t)threads * sizeof *j->c.slot);
-    st = dp_team_run(threads, DP_TEAM_OPENMP, eval_worker, j, err);
+    st = dp_team_run(threads, DP_TEAM_PTHREADS, eval_worker, j, err);
     for (int u = 0; st == DP_OK && u < threads; u++)
         if (j->c.slot[u].failed)
             st = dp_fail(err, DP_EINTERNAL, "out of memory for worker %d's buffers", u);

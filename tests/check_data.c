@@ -628,6 +628,29 @@ START_TEST(csv_regression)
 }
 END_TEST
 
+/* n_targets < 0: prediction input, features only (the CLI's `predict --input`). */
+START_TEST(csv_features_only)
+{
+    dp_dataset *d;
+    dp_error err;
+    write_text("fo.csv", "a,b\n1,2.5\n3,4\n");
+    ck_assert_int_eq(load_csv("fo.csv", 2, -1, &d, &err), DP_OK);
+    ck_assert_uint_eq(d->n, 2);
+    ck_assert_uint_eq(d->n_targets, 0);
+    ck_assert_int_eq(d->max_label, -1);
+    ck_assert(d->x_f32[1] == 2.5f && d->x_f32[3] == 4.0f);
+    ck_assert(d->labels[0] == 0 && d->labels[1] == 0);
+    dp_data_free(d);
+    /* A labelled file is one column too wide for features only, and vice versa. */
+    write_text("fo3.csv", "1,2,0\n");
+    expect_fail(load_csv("fo3.csv", 2, -1, &d, &err), &err, DP_EDATA, "fo3.csv:1", "3 columns",
+                "expected 2", "3 features vs input layer size 2", NULL);
+    ck_assert_ptr_null(strstr(err.msg, "label"));
+    expect_fail(load_csv("fo.csv", 2, 0, &d, &err), &err, DP_EDATA, "fo.csv:1", "2 columns",
+                "expected 3", "1 features vs input layer size 2 (+1 label column)", NULL);
+}
+END_TEST
+
 START_TEST(csv_bad_cells)
 {
     dp_dataset *d = (dp_dataset *)1;
@@ -843,7 +866,8 @@ START_TEST(synthetic_deterministic)
         sum += a->x_f32[i];
         sq += (double)a->x_f32[i] * a->x_f32[i];
     }
-    for (int k = 0; k < 10; k++) ck_assert_msg(count[k] > 40 && count[k] < 600, "class %d: %zu", k, count[k]);
+    for (int k = 0; k < 10; k++)
+        ck_assert_msg(count[k] > 40 && count[k] < 600, "class %d: %zu", k, count[k]);
     double mean = sum / (double)(a->n * a->n_in), var = sq / (double)(a->n * a->n_in) - mean * mean;
     ck_assert_msg(fabs(mean) < 0.05 && fabs(var - 1) < 0.05, "mean %g var %g", mean, var);
     ck_assert_int_eq(a->max_label, 9);
@@ -991,6 +1015,7 @@ int main(void)
     tcase_add_test(csv, csv_classification);
     tcase_add_test(csv, csv_line_endings);
     tcase_add_test(csv, csv_regression);
+    tcase_add_test(csv, csv_features_only);
     tcase_add_test(csv, csv_bad_cells);
     tcase_add_test(csv, csv_bad_shape);
     tcase_add_test(csv, csv_missing);

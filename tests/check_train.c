@@ -123,10 +123,10 @@ START_TEST(test_backends_and_reductions_agree)
     dp_train_config cfg = base_config(3, 11, 2);
     size_t n;
     float *seg = train_params(&spec, d, &cfg, &n);
-    cfg.team_pthreads = 1;
-    float *pth = train_params(&spec, d, &cfg, &n);
-    ck_assert_msg(memcmp(seg, pth, n * sizeof(float)) == 0, "pthreads team differs from OpenMP");
-    cfg.team_pthreads = 0;
+    cfg.team_openmp = 1;
+    float *omp = train_params(&spec, d, &cfg, &n);
+    ck_assert_msg(memcmp(seg, omp, n * sizeof(float)) == 0, "OpenMP team differs from pthreads");
+    cfg.team_openmp = 0;
     cfg.reduce = DP_REDUCE_SERIAL;
     float *ser = train_params(&spec, d, &cfg, &n);
     /* Same summation order (0..T-1) as segmented: identical bits. */
@@ -136,7 +136,7 @@ START_TEST(test_backends_and_reductions_agree)
     ck_assert_msg(max_rel_diff(seg, tree, n) < 1e-4, "tree reduce too far: %g",
                   max_rel_diff(seg, tree, n));
     free(seg);
-    free(pth);
+    free(omp);
     free(ser);
     free(tree);
     dp_data_free(d);
