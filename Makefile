@@ -23,7 +23,7 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS  ?=
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -pthread $(OPT) $(SANFLAGS) \
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-math-errno -fopenmp -pthread $(OPT) $(SANFLAGS) \
            -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += -fopenmp -pthread $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
@@ -32,9 +32,9 @@ LDLIBS  += $(PKG_LIBS) -lm
 AVX512_FLAGS := -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma -mavx2
 AVX2_FLAGS   := -mavx2 -mfma
 
-LIB_SRC  := $(filter-out src/cli.c,$(wildcard src/*.c))
+LIB_SRC  := $(filter-out src/cli%.c,$(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-CLI_OBJ  := $(BUILD)/obj/cli.o
+CLI_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli*.c))
 TEST_SRC := $(wildcard tests/check_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UTIL_SRC := $(wildcard tests/util/*.c)

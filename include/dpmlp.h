@@ -58,6 +58,7 @@ typedef struct dp_train_config {
     dp_reduce reduce;
     int team_openmp;            /* 0: pthreads team (default), 1: one OpenMP parallel region */
     long max_steps;             /* stop after this many optimizer steps; 0 = no limit */
+    int deterministic;          /* same bytes for every thread count (fixed micro-shards) */
     int quiet;                  /* no progress output on stderr */
 } dp_train_config;
 
@@ -112,6 +113,7 @@ dp_status dp_data_check_fits(const dp_dataset *d, const dp_spec *spec, dp_error 
  * imbalance = slowest worker's compute time / mean, per step, averaged over the epoch. */
 typedef struct dp_epoch_stats {
     int epoch;                  /* 1-based */
+    int partial;                /* the run stopped inside this epoch (signal or --steps) */
     long steps;                 /* optimizer steps in this epoch */
     size_t samples;             /* training samples seen in this epoch */
     double train_loss;          /* mean over the epoch's samples, at the weights each saw */
@@ -122,6 +124,30 @@ typedef struct dp_epoch_stats {
     double imbalance;
 } dp_epoch_stats;
 
+/* Everything needed to continue a run exactly where it stopped: a checkpoint's content.
+ * The shuffle of epoch e is a pure function of (seed, e); perm is that order, stored so a
+ * checkpoint is self-describing and verified on resume. */
+typedef struct dp_train_state {
+    int epoch;                  /* epoch in progress, 1-based */
+    long next_step;             /* steps of `epoch` already applied (0 = epoch not started) */
+    long global_step;           /* optimizer steps applied since the start of the run */
+    size_t n_train;             /* training samples (the data must match on resume) */
+    double epoch_loss;          /* loss sum, samples and steps of the partial epoch */
+    size_t epoch_samples;
+    long epoch_steps;
+    size_t n_params;
+    int n_moments;              /* optimizer moment arrays: 0 sgd, 1 momentum, 2 adam */
+    float *params, *m1, *m2;    /* n_params each (m1/m2 NULL when unused) */
+    uint32_t *perm;             /* n_train: the shuffle of `epoch` */
+} dp_train_state;
+
+/* Called by the trainer (worker 0, the team waiting) every checkpoint_every epochs at the end
+ * of the epoch and once more when a stop request ends the run mid-epoch. The state's arrays
+ * are the live ones: copy or write them before returning. A non-OK return stops training
+ * with that error (the previous checkpoint is untouched: writes are atomic). */
+typedef dp_status (*dp_checkpoint_fn)(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
+                                      const dp_train_state *state, dp_error *err);
+
 /* Callbacks from the trainer: on_step from worker 0 after each step (keep it cheap),
  * on_epoch after each epoch's evaluation. stop, when non-NULL and set non-zero (e.g. by a
  * signal handler), ends training after the current step. */
@@ -131,11 +157,26 @@ typedef struct dp_train_hooks {
     void (*on_epoch)(void *ctx, const dp_epoch_stats *stats);
     void *ctx;
     volatile int *stop;
+    dp_checkpoint_fn checkpoint;    /* NULL: no checkpoints */
+    int checkpoint_every;           /* epochs between checkpoints (>= 1) */
 } dp_train_hooks;
 
 /* Training, evaluation, prediction. */
 dp_status dp_train(dp_model *m, const dp_dataset *train, const dp_dataset *test,
                    const dp_train_config *cfg, const dp_train_hooks *hooks, dp_error *err);
+/* dp_train continuing from a checkpointed state (NULL: a fresh run). The state must come from
+ * the same spec, optimizer, batch, seed and training set size; params are taken from it. */
+dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset *test,
+                          const dp_train_config *cfg, const dp_train_hooks *hooks,
+                          const dp_train_state *resume, dp_error *err);
+void dp_train_state_free(dp_train_state *s);
+/* Checkpoint files (format in src/ckpt.h): written atomically; loads validate everything and
+ * fill only the config fields a checkpoint stores (optimizer, lr, momentum, weight decay,
+ * betas, eps, epochs, batch, seed, threads, reduce). */
+dp_status dp_checkpoint_save(const char *path, const dp_spec *spec, const dp_train_config *cfg,
+                             const dp_train_state *state, dp_error *err);
+dp_status dp_checkpoint_load(const char *path, dp_spec *spec, dp_train_config *cfg,
+                             dp_train_state *state, dp_error *err);
 dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_metrics *out,
                       dp_error *err);
 /* out: n × outputs, the output layer's activations (probabilities or values). */

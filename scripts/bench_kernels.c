@@ -1,13 +1,19 @@
 /* GEMM throughput of the kernel paths on the shapes of a 784-256-128-10 MLP, single thread:
  * forward nn(m, out, in), input gradient nt(m, in, out), weight gradient tn(in, out, m).
  * Build: gcc -O3 -Iinclude -Isrc scripts/bench_kernels.c build/libdpmlp.a -lm -pthread (or the
- * kernel sources, avx files with their -m flags). Usage: bench_kernels [path ...] */
+ * kernel sources, avx files with their -m flags). Usage: bench_kernels [path ...]
+ * With -DDP_BENCH_CBLAS and -lopenblas, the path name "cblas" times cblas_sgemm on the same
+ * shapes (run with OPENBLAS_NUM_THREADS=1) for comparison. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "kernels.h"
+#ifdef DP_BENCH_CBLAS
+#include <cblas.h>
+static int use_cblas;
+#endif
 
 static double now(void)
 {
@@ -25,6 +31,26 @@ static float *filled(size_t n)
 }
 
 /* Best of 5 runs of enough calls to take ~20 ms; returns GFLOP/s. */
+static void call(int form, size_t m, size_t in, size_t out, const float *X, const float *W,
+                 const float *dY, float *Y, float *dX, float *dW)
+{
+#ifdef DP_BENCH_CBLAS
+    if (use_cblas) {
+        int mm = (int)m, ni = (int)in, no = (int)out;
+        if (form == 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mm, no, ni, 1, X, ni, W, no, 0, Y, no);
+        if (form == 1)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mm, ni, no, 1, dY, no, W, no, 0, dX, ni);
+        if (form == 2)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ni, no, mm, 1, X, ni, dY, no, 0, dW, no);
+        return;
+    }
+#endif
+    if (form == 0) dp_gemm_nn(m, out, in, X, in, W, out, Y, out, 0);
+    if (form == 1) dp_gemm_nt(m, in, out, dY, out, W, out, dX, in, 0);
+    if (form == 2) dp_gemm_tn(in, out, m, X, in, dY, out, dW, out, 0);
+}
+
 static double measure(int form, size_t m, size_t in, size_t out, const float *X, const float *W,
                       const float *dY, float *Y, float *dX, float *dW)
 {
@@ -32,22 +58,14 @@ static double measure(int form, size_t m, size_t in, size_t out, const float *X,
     long reps = 1;
     for (;;) {
         double t0 = now();
-        for (long r = 0; r < reps; r++) {
-            if (form == 0) dp_gemm_nn(m, out, in, X, in, W, out, Y, out, 0);
-            if (form == 1) dp_gemm_nt(m, in, out, dY, out, W, out, dX, in, 0);
-            if (form == 2) dp_gemm_tn(in, out, m, X, in, dY, out, dW, out, 0);
-        }
+        for (long r = 0; r < reps; r++) call(form, m, in, out, X, W, dY, Y, dX, dW);
         double t = now() - t0;
         if (t > 0.02) break;
         reps *= 2;
     }
     for (int run = 0; run < 5; run++) {
         double t0 = now();
-        for (long r = 0; r < reps; r++) {
-            if (form == 0) dp_gemm_nn(m, out, in, X, in, W, out, Y, out, 0);
-            if (form == 1) dp_gemm_nt(m, in, out, dY, out, W, out, dX, in, 0);
-            if (form == 2) dp_gemm_tn(in, out, m, X, in, dY, out, dW, out, 0);
-        }
+        for (long r = 0; r < reps; r++) call(form, m, in, out, X, W, dY, Y, dX, dW);
         double g = flops * (double)reps / (now() - t0) / 1e9;
         if (g > best) best = g;
     }
@@ -65,6 +83,10 @@ int main(int argc, char **argv)
     float *Y = filled(256 * 256), *dX = filled(256 * 784), *dW = filled(784 * 256);
     for (int p = 0; p < npaths; p++) {
         const char *got = dp_kernels_select(paths[p]);
+#ifdef DP_BENCH_CBLAS
+        use_cblas = strcmp(paths[p], "cblas") == 0;
+        if (use_cblas) got = "cblas";
+#endif
         if (strcmp(got, paths[p]) != 0) {
             printf("# %s: not available (%s)\n", paths[p], dp_kernels_note());
             continue;

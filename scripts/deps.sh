@@ -12,6 +12,7 @@ packages=(
     clang libomp-dev                # clang build, its OpenMP runtime, ThreadSanitizer via archer
     dataset-fashion-mnist           # the default training data
     gzip python3                    # the end-to-end tests generate their inputs with these
+    gnuplot-nox                     # scripts/scaling.sh and scripts/plot-log.sh draw PNGs
 )
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch)
 

@@ -70,6 +70,18 @@ dp_model *dp_model_load(const char *path, dp_error *err)
     return m;
 }
 
+dp_status dp_checkpoint_save(const char *path, const dp_spec *spec, const dp_train_config *cfg,
+                             const dp_train_state *state, dp_error *err)
+{
+    return dp_ckpt_save(path, spec, cfg, state, err);
+}
+
+dp_status dp_checkpoint_load(const char *path, dp_spec *spec, dp_train_config *cfg,
+                             dp_train_state *state, dp_error *err)
+{
+    return dp_ckpt_load(path, spec, cfg, state, err);
+}
+
 int dp_default_threads(char *why, size_t why_len)
 {
     dp_topo *t;

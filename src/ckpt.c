@@ -1,7 +1,8 @@
 /* Model files: the byte layout documented in ckpt.h, written little-endian byte by byte (so any
  * host writes the same file) through an atomic temp-file + fsync + rename, and a loader that
  * treats the file as hostile: every field and the exact file size are checked before any
- * allocation sized by them, and the CRC-32 before the parameters are handed out. */
+ * allocation sized by them, and the CRC-32 before the parameters are handed out.
+ * Checkpoints (ckpt_state.c) reuse the atomic write and the helpers declared in ckpt_io.h. */
 #include "ckpt.h"
 
 #include <errno.h>
@@ -15,56 +16,16 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "ckpt_io.h"
 #include "err.h"
 
-static const unsigned char MODEL_MAGIC[8] = {'D', 'P', 'M', 'L', 'P', 'M', 'D', 'L'};
-#define ENDIAN_MARKER 0x01020304u
-#define FIXED_HEAD 20u          /* magic + version + marker + n_sizes */
-#define IO_CHUNK 65536u         /* bytes per buffered params chunk (multiple of 4) */
+#define MODEL_MAGIC DP_CKIO_MODEL_MAGIC
+#define CKPT_MAGIC DP_CKIO_CKPT_MAGIC
+#define ENDIAN_MARKER DP_CKIO_ENDIAN_MARKER
+#define FIXED_HEAD DP_CKIO_FIXED_HEAD
+#define IO_CHUNK DP_CKIO_CHUNK
 
-/* ---- little-endian helpers (explicit, so the host's byte order never leaks into a file) ---- */
-
-static void put_u32(unsigned char *b, uint32_t v)
-{
-    b[0] = (unsigned char)v;
-    b[1] = (unsigned char)(v >> 8);
-    b[2] = (unsigned char)(v >> 16);
-    b[3] = (unsigned char)(v >> 24);
-}
-
-static void put_u64(unsigned char *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)v);
-    put_u32(b + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get_u32(const unsigned char *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static uint64_t get_u64(const unsigned char *b)
-{
-    return (uint64_t)get_u32(b) | (uint64_t)get_u32(b + 4) << 32;
-}
-
-/* IEEE-754 binary32 is assumed (C11 Annex F hosts); only the byte order is made explicit. */
-static uint32_t float_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static float bits_float(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-/* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
-static unsigned long crc_update(unsigned long crc, const unsigned char *p, size_t n)
+unsigned long dp_ckio_crc(unsigned long crc, const unsigned char *p, size_t n)
 {
     while (n > 0) {
         uInt k = n > 0x40000000u ? 0x40000000u : (uInt)n;
@@ -80,7 +41,7 @@ static unsigned long crc_update(unsigned long crc, const unsigned char *p, size_
 /* Parameter count of a spec already checked by spec_check: weights in*out plus biases out.
  * Private (not model.c's dp_spec_param_count) so this room links and tests on its own;
  * the bounds (≤ 31 layers of ≤ 2^20 × 2^20) keep the sum far below 2^64. */
-static uint64_t ckpt_param_count(const dp_spec *spec)
+uint64_t dp_ckio_param_count(const dp_spec *spec)
 {
     uint64_t n = 0;
     for (int l = 0; l + 1 < spec->n_sizes; l++)
@@ -90,8 +51,8 @@ static uint64_t ckpt_param_count(const dp_spec *spec)
 
 /* Returns NULL if the spec fields are storable, else what is wrong (for a message).
  * Softmax is only the output activation implied by xent, never a hidden one. */
-static const char *spec_check(long n_sizes, const long *sizes, long hidden, long loss,
-                              char *why, size_t why_len)
+const char *dp_ckio_spec_check(long n_sizes, const long *sizes, long hidden, long loss,
+                               char *why, size_t why_len)
 {
     if (n_sizes < 2 || n_sizes > DP_MAX_SIZES) {
         snprintf(why, why_len, "n_sizes %ld, expected 2..%d", n_sizes, DP_MAX_SIZES);
@@ -268,9 +229,9 @@ typedef struct save_ctx {
     size_t n_params;
 } save_ctx;
 
-static int write_crc(FILE *f, const unsigned char *p, size_t n, unsigned long *crc)
+int dp_ckio_write_crc(FILE *f, const unsigned char *p, size_t n, unsigned long *crc)
 {
-    *crc = crc_update(*crc, p, n);
+    *crc = dp_ckio_crc(*crc, p, n);
     return fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
@@ -279,19 +240,19 @@ static int write_model_body(FILE *f, void *vctx)
     const save_ctx *c = vctx;
     unsigned char head[FIXED_HEAD + 4 * DP_MAX_SIZES + 16];
     memcpy(head, MODEL_MAGIC, 8);
-    put_u32(head + 8, DP_MODEL_FORMAT_VERSION);
-    put_u32(head + 12, ENDIAN_MARKER);
-    put_u32(head + 16, (uint32_t)c->spec->n_sizes);
+    dp_put_u32(head + 8, DP_MODEL_FORMAT_VERSION);
+    dp_put_u32(head + 12, ENDIAN_MARKER);
+    dp_put_u32(head + 16, (uint32_t)c->spec->n_sizes);
     size_t h = FIXED_HEAD;
     for (int i = 0; i < c->spec->n_sizes; i++, h += 4)
-        put_u32(head + h, (uint32_t)c->spec->sizes[i]);
-    put_u32(head + h, (uint32_t)c->spec->hidden);
-    put_u32(head + h + 4, (uint32_t)c->spec->loss);
-    put_u64(head + h + 8, (uint64_t)c->n_params);
+        dp_put_u32(head + h, (uint32_t)c->spec->sizes[i]);
+    dp_put_u32(head + h, (uint32_t)c->spec->hidden);
+    dp_put_u32(head + h + 4, (uint32_t)c->spec->loss);
+    dp_put_u64(head + h + 8, (uint64_t)c->n_params);
     h += 16;
 
     unsigned long crc = crc32(0L, Z_NULL, 0);
-    if (write_crc(f, head, h, &crc) != 0) return -1;
+    if (dp_ckio_write_crc(f, head, h, &crc) != 0) return -1;
 
     unsigned char *buf = malloc(IO_CHUNK);
     if (!buf) {
@@ -302,14 +263,14 @@ static int write_model_body(FILE *f, void *vctx)
     for (size_t i = 0; i < c->n_params && rc == 0;) {
         size_t k = c->n_params - i;
         if (k > IO_CHUNK / 4) k = IO_CHUNK / 4;
-        for (size_t j = 0; j < k; j++) put_u32(buf + 4 * j, float_bits(c->params[i + j]));
-        rc = write_crc(f, buf, 4 * k, &crc);
+        for (size_t j = 0; j < k; j++) dp_put_u32(buf + 4 * j, dp_float_bits(c->params[i + j]));
+        rc = dp_ckio_write_crc(f, buf, 4 * k, &crc);
         i += k;
     }
     free(buf);
     if (rc != 0) return -1;
     unsigned char tail[4];
-    put_u32(tail, (uint32_t)crc);
+    dp_put_u32(tail, (uint32_t)crc);
     return fwrite(tail, 1, 4, f) == 4 ? 0 : -1;
 }
 
@@ -323,9 +284,9 @@ dp_status dp_model_file_save(const char *path, const dp_spec *spec, const float 
     int ns = spec->n_sizes;
     for (int i = 0; i < ns && i >= 0 && i < DP_MAX_SIZES; i++) sizes[i] = spec->sizes[i];
     char why[128];
-    if (spec_check(ns, sizes, (long)spec->hidden, (long)spec->loss, why, sizeof why))
+    if (dp_ckio_spec_check(ns, sizes, (long)spec->hidden, (long)spec->loss, why, sizeof why))
         return dp_fail(err, DP_EINTERNAL, "%s: cannot save model: invalid spec: %s", path, why);
-    uint64_t want = ckpt_param_count(spec);
+    uint64_t want = dp_ckio_param_count(spec);
     if ((uint64_t)n_params != want)
         return dp_fail(err, DP_EINTERNAL,
                        "%s: cannot save model: %zu parameters given, the spec needs %llu", path,
@@ -337,8 +298,8 @@ dp_status dp_model_file_save(const char *path, const dp_spec *spec, const float 
 /* ---- load ---- */
 
 /* Reads exactly n bytes; on a short read says whether it was the end of the file. */
-static dp_status read_exact(FILE *f, unsigned char *p, size_t n, const char *path, long at,
-                            dp_error *err)
+dp_status dp_ckio_read_exact(FILE *f, unsigned char *p, size_t n, const char *path, long at,
+                             dp_error *err)
 {
     size_t got = fread(p, 1, n, f);
     if (got == n) return DP_OK;
@@ -381,9 +342,14 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
 
     /* Magic first, on whatever bytes exist, so a short file of another type is named as such. */
     size_t first = fsize < FIXED_HEAD ? (size_t)fsize : FIXED_HEAD;
-    if (first > 0 && (rc = read_exact(f, head, first, path, 0, err)) != DP_OK) goto done;
+    if (first > 0 && (rc = dp_ckio_read_exact(f, head, first, path, 0, err)) != DP_OK) goto done;
     if (memcmp(head, MODEL_MAGIC, first < 8 ? first : 8) != 0) {
-        rc = dp_fail(err, DP_EDATA, "%s: not a dpmlp model file (bad magic)", path);
+        /* The two formats share everything but the magic: name the likely mix-up. */
+        if (first >= 8 && memcmp(head, CKPT_MAGIC, 8) == 0)
+            rc = dp_fail(err, DP_EDATA, "%s: is a checkpoint, not a model file (bad magic)",
+                         path);
+        else
+            rc = dp_fail(err, DP_EDATA, "%s: not a dpmlp model file (bad magic)", path);
         goto done;
     }
     if (fsize < FIXED_HEAD) {
@@ -392,7 +358,7 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
                      (unsigned long long)fsize, FIXED_HEAD, fsize == 0 ? " (empty file)" : "");
         goto done;
     }
-    uint32_t version = get_u32(head + 8), marker = get_u32(head + 12);
+    uint32_t version = dp_get_u32(head + 8), marker = dp_get_u32(head + 12);
     /* A big-endian writer byte-swaps the version too, so name the real cause first. */
     if (marker == 0x04030201u) {
         rc = dp_fail(err, DP_EDATA,
@@ -411,7 +377,7 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
                      path, marker, ENDIAN_MARKER);
         goto done;
     }
-    uint32_t ns = get_u32(head + 16);
+    uint32_t ns = dp_get_u32(head + 16);
     if (ns < 2 || ns > DP_MAX_SIZES) {
         rc = dp_fail(err, DP_EDATA, "%s: header n_sizes is %u at offset 16, expected 2..%d", path,
                      ns, DP_MAX_SIZES);
@@ -423,16 +389,16 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
                      (unsigned long long)fsize, hlen);
         goto done;
     }
-    if ((rc = read_exact(f, head + FIXED_HEAD, hlen - FIXED_HEAD, path, FIXED_HEAD, err)) != DP_OK)
+    if ((rc = dp_ckio_read_exact(f, head + FIXED_HEAD, hlen - FIXED_HEAD, path, FIXED_HEAD, err)) != DP_OK)
         goto done;
 
     long sizes[DP_MAX_SIZES];
-    for (uint32_t i = 0; i < ns; i++) sizes[i] = (long)get_u32(head + FIXED_HEAD + 4 * i);
+    for (uint32_t i = 0; i < ns; i++) sizes[i] = (long)dp_get_u32(head + FIXED_HEAD + 4 * i);
     size_t p = FIXED_HEAD + 4 * (size_t)ns;
-    long hidden = (long)get_u32(head + p), loss = (long)get_u32(head + p + 4);
-    uint64_t np = get_u64(head + p + 8);
+    long hidden = (long)dp_get_u32(head + p), loss = (long)dp_get_u32(head + p + 4);
+    uint64_t np = dp_get_u64(head + p + 8);
     char why[128];
-    if (spec_check((long)ns, sizes, hidden, loss, why, sizeof why)) {
+    if (dp_ckio_spec_check((long)ns, sizes, hidden, loss, why, sizeof why)) {
         rc = dp_fail(err, DP_EDATA, "%s: bad header: %s", path, why);
         goto done;
     }
@@ -442,7 +408,7 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
     for (uint32_t i = 0; i < ns; i++) s.sizes[i] = (int)sizes[i];
     s.hidden = (dp_act)hidden;
     s.loss = (dp_loss)loss;
-    uint64_t want = ckpt_param_count(&s);
+    uint64_t want = dp_ckio_param_count(&s);
     if (np != want) {
         rc = dp_fail(err, DP_EDATA, "%s: header claims %llu parameters, its layer sizes need %llu",
                      path, (unsigned long long)np, (unsigned long long)want);
@@ -476,23 +442,23 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
             goto done;
         }
     }
-    unsigned long crc = crc_update(crc32(0L, Z_NULL, 0), head, hlen);
+    unsigned long crc = dp_ckio_crc(crc32(0L, Z_NULL, 0), head, hlen);
     long at = (long)hlen;
     for (size_t i = 0; i < (size_t)np;) {
         size_t k = (size_t)np - i;
         if (k > IO_CHUNK / 4) k = IO_CHUNK / 4;
-        if ((rc = read_exact(f, buf, 4 * k, path, at, err)) != DP_OK) goto done;
-        crc = crc_update(crc, buf, 4 * k);
-        for (size_t j = 0; j < k; j++) out[i + j] = bits_float(get_u32(buf + 4 * j));
+        if ((rc = dp_ckio_read_exact(f, buf, 4 * k, path, at, err)) != DP_OK) goto done;
+        crc = dp_ckio_crc(crc, buf, 4 * k);
+        for (size_t j = 0; j < k; j++) out[i + j] = dp_bits_float(dp_get_u32(buf + 4 * j));
         i += k;
         at += (long)(4 * k);
     }
     unsigned char tail[4];
-    if ((rc = read_exact(f, tail, 4, path, at, err)) != DP_OK) goto done;
-    if (get_u32(tail) != (uint32_t)crc) {
+    if ((rc = dp_ckio_read_exact(f, tail, 4, path, at, err)) != DP_OK) goto done;
+    if (dp_get_u32(tail) != (uint32_t)crc) {
         rc = dp_fail(err, DP_EDATA,
                      "%s: checksum mismatch (file corrupt): stored crc32 %08x, computed %08x",
-                     path, get_u32(tail), (unsigned)(uint32_t)crc);
+                     path, dp_get_u32(tail), (unsigned)(uint32_t)crc);
         goto done;
     }
 
@@ -505,4 +471,15 @@ done:
     dp_free(out);
     fclose(f);
     return rc;
+}
+
+/* Here rather than in train.c: the loader is what allocates these arrays. */
+void dp_train_state_free(dp_train_state *s)
+{
+    if (!s) return;
+    dp_free(s->params);
+    dp_free(s->m1);
+    dp_free(s->m2);
+    dp_free(s->perm);
+    memset(s, 0, sizeof *s);
 }

@@ -21,6 +21,29 @@ dp_status dp_model_file_save(const char *path, const dp_spec *spec, const float 
 dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, size_t *n_params,
                              dp_error *err);
 
+/* Checkpoint files: the full training state (dp_train_state), the spec and the run's
+ * configuration, so `train --resume` continues bit-exactly.
+ *
+ * Layout (little-endian): magic "DPMLPCKP" | u32 version | u32 endianness marker 0x01020304
+ * | u32 n_sizes | u32 sizes[] | u32 hidden | u32 loss
+ * | config: u32 optim, f32 lr, momentum, weight_decay, beta1, beta2, eps, u32 epochs,
+ *   u32 batch, u64 seed, u32 threads, u32 reduce
+ * | state: u32 epoch, u64 next_step, u64 global_step, u64 n_train, f64 epoch_loss,
+ *   u64 epoch_samples, u64 epoch_steps, u64 n_params, u32 n_moments
+ * | f32 params[n_params] | f32 m1[n_params] if n_moments >= 1 | f32 m2[...] if n_moments == 2
+ * | u32 perm[n_train] | u32 crc32 of every byte before it */
+#define DP_CKPT_FORMAT_VERSION 1u
+
+dp_status dp_ckpt_save(const char *path, const dp_spec *spec, const dp_train_config *cfg,
+                       const dp_train_state *state, dp_error *err);
+/* Validates everything (magic, version, endianness, sizes against the real file size before
+ * allocating, enum ranges, n_params against the spec, perm is a permutation, CRC) and fills
+ * spec, cfg (only the fields stored above; others zero) and state (arrays allocated with
+ * dp_alloc; free with dp_train_state_free). DP_EDATA for anything wrong, DP_ENOINPUT when the
+ * file cannot be opened. */
+dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
+                       dp_train_state *state, dp_error *err);
+
 /* Atomic write: `write_body` writes the whole content to f (return 0 on success); the file
  * appears at `path` complete or not at all, and an existing file there stays intact on any
  * failure (DP_EIO with the reason: disk full, unwritable directory …). */

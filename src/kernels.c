@@ -225,72 +225,63 @@ void dp_ref_colsum(float *db, const float *dy, size_t m, size_t n, int accumulat
  * Plain C shaped so -O3 vectorizes the inner j loops for whatever the baseline ISA is. Each
  * C element is summed in float, in k order, without fused multiply-add. */
 
-/* C rows i..i+3 (+)= A rows · B; four rows share each load of a B row. */
-static void port_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                         const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+/* c0..c3[n] += a0..a3 · b[n]: four C rows share each load of b. restrict on parameters (not
+ * locals) is what lets GCC vectorize without a run-time overlap check. */
+static void axpy4(size_t n, float a0, float a1, float a2, float a3, const float *restrict b,
+                  float *restrict c0, float *restrict c1, float *restrict c2, float *restrict c3)
 {
-    for (size_t i = 0; i < M; i++)
-        if (!accumulate)
-            for (size_t j = 0; j < N; j++) C[i * ldc + j] = 0.0f;
-    size_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        float *restrict c0 = C + i * ldc, *restrict c1 = c0 + ldc, *restrict c2 = c1 + ldc,
-                        *restrict c3 = c2 + ldc;
-        for (size_t k = 0; k < K; k++) {
-            const float *restrict b = B + k * ldb;
-            float a0 = A[i * lda + k], a1 = A[(i + 1) * lda + k], a2 = A[(i + 2) * lda + k],
-                  a3 = A[(i + 3) * lda + k];
-            for (size_t j = 0; j < N; j++) {
-                float bj = b[j];
-                c0[j] += a0 * bj;
-                c1[j] += a1 * bj;
-                c2[j] += a2 * bj;
-                c3[j] += a3 * bj;
-            }
-        }
-    }
-    for (; i < M; i++) {
-        float *restrict c = C + i * ldc;
-        for (size_t k = 0; k < K; k++) {
-            const float *restrict b = B + k * ldb;
-            float a = A[i * lda + k];
-            for (size_t j = 0; j < N; j++) c[j] += a * b[j];
-        }
+    for (size_t j = 0; j < n; j++) {
+        float bj = b[j];
+        c0[j] += a0 * bj;
+        c1[j] += a1 * bj;
+        c2[j] += a2 * bj;
+        c3[j] += a3 * bj;
     }
 }
 
-/* C[M×N] (+)= A[K×M]ᵀ · B[K×N]: same loop as nn with A read down a column. */
-static void port_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                         const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+static void axpy1(size_t n, float a, const float *restrict b, float *restrict c)
+{
+    for (size_t j = 0; j < n; j++) c[j] += a * b[j];
+}
+
+/* Column blocks of C small enough that four C row pieces stay in L1 while B streams by. */
+enum { PORT_NC = 512 };
+
+/* C[M×N] (+)= A·B where a(i,k) = A[i·rs + k·cs]: nn has rs = lda, cs = 1; tn rs = 1, cs = lda. */
+static void port_gemm(size_t M, size_t N, size_t K, const float *A, size_t rs, size_t cs,
+                      const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
 {
     for (size_t i = 0; i < M; i++)
         if (!accumulate)
             for (size_t j = 0; j < N; j++) C[i * ldc + j] = 0.0f;
-    size_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        float *restrict c0 = C + i * ldc, *restrict c1 = c0 + ldc, *restrict c2 = c1 + ldc,
-                        *restrict c3 = c2 + ldc;
-        for (size_t k = 0; k < K; k++) {
-            const float *restrict b = B + k * ldb;
-            const float *a = A + k * lda + i;
-            float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-            for (size_t j = 0; j < N; j++) {
-                float bj = b[j];
-                c0[j] += a0 * bj;
-                c1[j] += a1 * bj;
-                c2[j] += a2 * bj;
-                c3[j] += a3 * bj;
-            }
+    for (size_t j0 = 0; j0 < N; j0 += PORT_NC) {
+        size_t nc = N - j0 < PORT_NC ? N - j0 : PORT_NC;
+        size_t i = 0;
+        for (; i + 4 <= M; i += 4) {
+            float *c = C + i * ldc + j0;
+            for (size_t k = 0; k < K; k++)
+                axpy4(nc, A[i * rs + k * cs], A[(i + 1) * rs + k * cs], A[(i + 2) * rs + k * cs],
+                      A[(i + 3) * rs + k * cs], B + k * ldb + j0, c, c + ldc, c + 2 * ldc,
+                      c + 3 * ldc);
         }
+        for (; i < M; i++)
+            for (size_t k = 0; k < K; k++)
+                axpy1(nc, A[i * rs + k * cs], B + k * ldb + j0, C + i * ldc + j0);
     }
-    for (; i < M; i++) {
-        float *restrict c = C + i * ldc;
-        for (size_t k = 0; k < K; k++) {
-            const float *restrict b = B + k * ldb;
-            float a = A[k * lda + i];
-            for (size_t j = 0; j < N; j++) c[j] += a * b[j];
-        }
-    }
+}
+
+/* C[M×N] (+)= A[M×K] · B[K×N] */
+static void port_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                         const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    port_gemm(M, N, K, A, lda, 1, B, ldb, C, ldc, accumulate);
+}
+
+/* C[M×N] (+)= A[K×M]ᵀ · B[K×N] */
+static void port_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                         const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    port_gemm(M, N, K, A, 1, lda, B, ldb, C, ldc, accumulate);
 }
 
 /* C[M×N] (+)= A[M×K] · B[N×K]ᵀ: a KC×NB block of Bᵀ is transposed into a stack buffer, then

@@ -33,32 +33,62 @@ INLINE void stv(float *p, __m256 x, int last, __m256i m)
         _mm256_storeu_ps(p, x);
 }
 
+/* Named accumulators, not an array: GCC leaves a __m256[4][3] array in memory and stores
+ * part of it on every k step. */
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3)
+#define ACC_DECL(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0;
+#define LAST(v) (masked && nv == v + 1)
+#define ACC_LOAD(i)                                                                        \
+    if (mr > i && accumulate) {                                                            \
+        c##i##0 = ldv(c + i * ldc, LAST(0), m);                                            \
+        if (nv > 1) c##i##1 = ldv(c + i * ldc + 8, LAST(1), m);                            \
+        if (nv > 2) c##i##2 = ldv(c + i * ldc + 16, LAST(2), m);                           \
+    }
+#define ACC_FMA(i, APTR)                                                                   \
+    if (mr > i) {                                                                          \
+        __m256 ai = _mm256_broadcast_ss(APTR);                                             \
+        c##i##0 = _mm256_fmadd_ps(ai, b0, c##i##0);                                        \
+        if (nv > 1) c##i##1 = _mm256_fmadd_ps(ai, b1, c##i##1);                            \
+        if (nv > 2) c##i##2 = _mm256_fmadd_ps(ai, b2, c##i##2);                            \
+    }
+#define FMA_COL(i) ACC_FMA(i, a + i)
+#define FMA_ROW(i) ACC_FMA(i, a##i + k)
+#define ROW_PTR(i) const float *a##i = a + (mr > i ? i : 0) * sa;
+#define ACC_STORE(i)                                                                       \
+    if (mr > i) {                                                                          \
+        stv(c + i * ldc, c##i##0, LAST(0), m);                                             \
+        if (nv > 1) stv(c + i * ldc + 8, c##i##1, LAST(1), m);                             \
+        if (nv > 2) stv(c + i * ldc + 16, c##i##2, LAST(2), m);                            \
+    }
+#define LOAD_B                                                                             \
+    __m256 b0 = ldv(b, LAST(0), m), b1 = b0, b2 = b0;                                      \
+    if (nv > 1) b1 = ldv(b + 8, LAST(1), m);                                               \
+    if (nv > 2) b2 = ldv(b + 16, LAST(2), m);
+
 /* C[mr × 8·nv] (+)= Σ_k a(i,k) · b[k·ldb + j], k in order; masked: last vector uses m.
  * acol = 0: a(i,k) = a[i·sa + k] (nn, nt); acol = 1: a(i,k) = a[k·sa + i] (tn). */
 INLINE void ukr(const int mr, const int nv, const int acol, const int masked, size_t K,
                 const float *a, size_t sa, const float *b, size_t ldb, float *c, size_t ldc,
                 __m256i m, int accumulate)
 {
-    __m256 acc[MR][NV];
-    for (int i = 0; i < mr; i++)
-        for (int v = 0; v < nv; v++)
-            acc[i][v] = accumulate ? ldv(c + i * ldc + 8 * v, masked && v == nv - 1, m)
-                                   : _mm256_setzero_ps();
-    const float *ar[MR];
-    for (int i = 0; i < mr; i++) ar[i] = acol ? a + i : a + i * sa;
-    for (size_t k = 0; k < K; k++) {
-        __m256 bv[NV];
-        for (int v = 0; v < nv; v++) bv[v] = ldv(b + 8 * v, masked && v == nv - 1, m);
-        for (int i = 0; i < mr; i++) {
-            __m256 ai = _mm256_broadcast_ss(acol ? a + i : ar[i] + k);
-            for (int v = 0; v < nv; v++) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+    FOR_ROWS(ACC_DECL)
+    FOR_ROWS(ACC_LOAD)
+    if (acol) {
+        for (size_t k = 0; k < K; k++) {
+            LOAD_B
+            FOR_ROWS(FMA_COL)
+            a += sa;
+            b += ldb;
         }
-        if (acol) a += sa;
-        b += ldb;
+    } else {
+        FOR_ROWS(ROW_PTR)
+        for (size_t k = 0; k < K; k++) {
+            LOAD_B
+            FOR_ROWS(FMA_ROW)
+            b += ldb;
+        }
     }
-    for (int i = 0; i < mr; i++)
-        for (int v = 0; v < nv; v++)
-            stv(c + i * ldc + 8 * v, acc[i][v], masked && v == nv - 1, m);
+    FOR_ROWS(ACC_STORE)
 }
 
 typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb, float *c,

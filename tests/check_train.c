@@ -181,6 +181,41 @@ START_TEST(test_one_step_is_the_average_gradient)
 }
 END_TEST
 
+START_TEST(test_deterministic_same_bytes_for_every_thread_count)
+{
+    /* 61 samples, batch 20 (micro-shards of 1 row) and batch 45 (2 rows, a 16-row last
+     * batch): T = 1, 2, 3, 4, 8 must give the very same bytes. */
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 61, 8);
+    int batches[] = {20, 45};
+    int threads[] = {2, 3, 4, 8};
+    for (int b = 0; b < 2; b++) {
+        dp_train_config cfg = base_config(1, batches[b], 3);
+        cfg.optim = DP_OPT_ADAM;
+        cfg.lr = 0.01f;
+        cfg.deterministic = 1;
+        size_t n;
+        float *ref = train_params(&spec, d, &cfg, &n);
+        for (int i = 0; i < 4; i++) {
+            cfg.threads = threads[i];
+            float *p = train_params(&spec, d, &cfg, &n);
+            ck_assert_msg(memcmp(ref, p, n * sizeof(float)) == 0,
+                          "deterministic: T=%d batch %d differs from T=1", threads[i], batches[b]);
+            free(p);
+        }
+        /* And it is still the same training: close to the default mode's result. */
+        cfg.deterministic = 0;
+        cfg.threads = 1;
+        float *plain = train_params(&spec, d, &cfg, &n);
+        ck_assert_msg(max_rel_diff(ref, plain, n) < 1e-3, "deterministic drifts from default: %g",
+                      max_rel_diff(ref, plain, n));
+        free(plain);
+        free(ref);
+    }
+    dp_data_free(d);
+}
+END_TEST
+
 typedef struct epoch_log {
     int epochs;
     double last_acc, first_loss, last_loss;
@@ -206,7 +241,7 @@ START_TEST(test_learns_and_reports)
     cfg.optim = DP_OPT_ADAM;
     cfg.lr = 0.01f;
     epoch_log log = {0};
-    dp_train_hooks hooks = {NULL, NULL, record_epoch, &log, NULL};
+    dp_train_hooks hooks = {.on_epoch = record_epoch, .ctx = &log};
     dp_error e;
     dp_model *m = dp_model_create(&spec, 1, &e);
     ck_assert_int_eq(dp_train(m, d, t, &cfg, &hooks, &e), DP_OK);
@@ -260,6 +295,7 @@ int main(void)
     tcase_add_test(tc, test_backends_and_reductions_agree);
     tcase_add_test(tc, test_one_step_is_the_average_gradient);
     tcase_add_test(tc, test_learns_and_reports);
+    tcase_add_test(tc, test_deterministic_same_bytes_for_every_thread_count);
     tcase_add_test(tc, test_non_finite_loss_stops);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -1,0 +1,204 @@
+/* Flag tables and value parsing for the CLI, with every problem returned as a DP_EUSAGE error
+ * that names the flag (the CLI prints it and exits 64). */
+#include "flags.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+const dp_opt_def DP_TRAIN_OPTS[] = {
+    {"data", 1},     {"train", 1},   {"test", 1},         {"layers", 1},
+    {"act", 1},      {"loss", 1},    {"optim", 1},        {"lr", 1},
+    {"momentum", 1}, {"weight-decay", 1}, {"beta1", 1},   {"beta2", 1},
+    {"epochs", 1},   {"batch", 1},   {"seed", 1},         {"threads", 1},
+    {"bind", 1},     {"reduce", 1},  {"team", 1},         {"steps", 1},
+    {"deterministic", 0}, {"log", 1}, {"save", 1},        {"checkpoint", 1},
+    {"checkpoint-every", 1}, {"resume", 1}, {"quiet", 0}, {"help", 0},
+    {NULL, 0}};
+const dp_opt_def DP_EVAL_OPTS[] = {{"model", 1}, {"data", 1}, {"test", 1},
+                                   {"threads", 1}, {"help", 0}, {NULL, 0}};
+const dp_opt_def DP_PREDICT_OPTS[] = {{"model", 1}, {"data", 1}, {"input", 1}, {"threads", 1},
+                                      {"proba", 0}, {"help", 0}, {NULL, 0}};
+const dp_opt_def DP_TOPO_OPTS[] = {{"threads", 1}, {"bind", 1}, {"help", 0}, {NULL, 0}};
+
+static const char *const ACT_NAMES[] = {"relu", "sigmoid", "tanh", NULL};
+static const char *const LOSS_NAMES[] = {"xent", "bce", "mse", "mae", NULL};
+static const char *const OPTIM_NAMES[] = {"sgd", "momentum", "adam", NULL};
+static const char *const REDUCE_NAMES[] = {"segmented", "serial", "tree", NULL};
+static const char *const TEAM_NAMES[] = {"pthreads", "openmp", NULL};
+
+dp_status dp_opts_parse(int argc, char **argv, int first, const dp_opt_def *defs, dp_opts *out,
+                        dp_error *err)
+{
+    out->n = 0;
+    for (int i = first; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0 || !arg[2])
+            return dp_fail(err, DP_EUSAGE, "unexpected argument '%.100s'", arg);
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const dp_opt_def *d = NULL;
+        for (const dp_opt_def *p = defs; p->name; p++)
+            if (strlen(p->name) == len && !strncmp(p->name, name, len)) d = p;
+        if (!d) return dp_fail(err, DP_EUSAGE, "unknown flag '--%.*s'", (int)(len > 100 ? 100 : len), name);
+        const char *value = "";
+        if (d->takes_value) {
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return dp_fail(err, DP_EUSAGE, "--%s needs a value", d->name);
+        } else if (eq) {
+            return dp_fail(err, DP_EUSAGE, "--%s takes no value", d->name);
+        }
+        if (out->n == DP_MAX_OPTS) return dp_fail(err, DP_EUSAGE, "too many flags");
+        out->name[out->n] = d->name;
+        out->value[out->n] = value;
+        out->n++;
+    }
+    return DP_OK;
+}
+
+const char *dp_opts_get(const dp_opts *o, const char *name)
+{
+    const char *v = NULL;
+    for (int i = 0; i < o->n; i++)
+        if (!strcmp(o->name[i], name)) v = o->value[i];
+    return v;
+}
+
+dp_status dp_flag_long(const char *flag, const char *s, long lo, long hi, long *out,
+                       dp_error *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno)
+        return dp_fail(err, DP_EUSAGE, "--%s '%.60s' is not an integer", flag, s);
+    if (v < lo || v > hi)
+        return dp_fail(err, DP_EUSAGE, "--%s %ld out of range %ld..%ld", flag, v, lo, hi);
+    *out = v;
+    return DP_OK;
+}
+
+dp_status dp_flag_u64(const char *flag, const char *s, uint64_t *out, dp_error *err)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno || s[0] == '-')
+        return dp_fail(err, DP_EUSAGE, "--%s '%.60s' is not a non-negative integer", flag, s);
+    *out = (uint64_t)v;
+    return DP_OK;
+}
+
+dp_status dp_flag_float(const char *flag, const char *s, double lo, int lo_open, double hi,
+                        float *out, dp_error *err)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        return dp_fail(err, DP_EUSAGE, "--%s '%.60s' is not a number", flag, s);
+    if ((lo_open ? v <= lo : v < lo) || v > hi)
+        return dp_fail(err, DP_EUSAGE, "--%s %.60s out of range (%s%g .. %g)", flag, s,
+                       lo_open ? ">" : "", lo, hi);
+    *out = (float)v;
+    return DP_OK;
+}
+
+dp_status dp_flag_choice(const char *flag, const char *s, const char *const *names, int *out,
+                         dp_error *err)
+{
+    char list[128] = "";
+    for (int i = 0; names[i]; i++) {
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            return DP_OK;
+        }
+        strncat(list, i ? "|" : "", sizeof list - strlen(list) - 1);
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+    }
+    return dp_fail(err, DP_EUSAGE, "--%s '%.60s': expected %s", flag, s, list);
+}
+
+dp_status dp_flags_spec(const dp_opts *o, dp_spec *spec, dp_error *err)
+{
+    const char *layers = dp_opts_get(o, "layers");
+    dp_status st = dp_spec_parse_layers(layers ? layers : "784,256,128,10", spec, err);
+    if (st != DP_OK) return st;
+    const char *v;
+    int choice;
+    spec->hidden = DP_ACT_RELU;
+    spec->loss = DP_LOSS_XENT;
+    if ((v = dp_opts_get(o, "act"))) {
+        if ((st = dp_flag_choice("act", v, ACT_NAMES, &choice, err)) != DP_OK) return st;
+        spec->hidden = (dp_act)choice;
+    }
+    if ((v = dp_opts_get(o, "loss"))) {
+        if ((st = dp_flag_choice("loss", v, LOSS_NAMES, &choice, err)) != DP_OK) return st;
+        spec->loss = (dp_loss)choice;
+    }
+    return dp_spec_validate(spec, err);
+}
+
+/* One flag → one float field: keeps dp_flags_train_config a flat list of rules. */
+static dp_status float_flag(const dp_opts *o, const char *flag, double lo, int lo_open, double hi,
+                            float *field, dp_error *err)
+{
+    const char *v = dp_opts_get(o, flag);
+    return v ? dp_flag_float(flag, v, lo, lo_open, hi, field, err) : DP_OK;
+}
+
+static dp_status long_flag(const dp_opts *o, const char *flag, long lo, long hi, long *field,
+                           dp_error *err)
+{
+    const char *v = dp_opts_get(o, flag);
+    return v ? dp_flag_long(flag, v, lo, hi, field, err) : DP_OK;
+}
+
+dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error *err)
+{
+    dp_train_config_defaults(cfg);
+    const char *v;
+    int choice;
+    dp_status st;
+    if ((v = dp_opts_get(o, "optim"))) {
+        if ((st = dp_flag_choice("optim", v, OPTIM_NAMES, &choice, err)) != DP_OK) return st;
+        cfg->optim = (dp_optim_kind)choice;
+    }
+    /* Each optimizer's usual step size unless --lr says otherwise. */
+    cfg->lr = cfg->optim == DP_OPT_ADAM ? 1e-3f : cfg->optim == DP_OPT_MOMENTUM ? 0.05f : 0.1f;
+    long epochs = cfg->epochs, batch = cfg->batch, steps = 0;
+    if ((st = float_flag(o, "lr", 0.0, 1, 1e6, &cfg->lr, err)) ||
+        (st = float_flag(o, "momentum", 0.0, 0, 0.999999, &cfg->momentum, err)) ||
+        (st = float_flag(o, "weight-decay", 0.0, 0, 1e6, &cfg->weight_decay, err)) ||
+        (st = float_flag(o, "beta1", 0.0, 0, 0.999999, &cfg->beta1, err)) ||
+        (st = float_flag(o, "beta2", 0.0, 0, 0.999999, &cfg->beta2, err)) ||
+        (st = long_flag(o, "epochs", 1, 1000000, &epochs, err)) ||
+        (st = long_flag(o, "batch", 1, 1L << 24, &batch, err)) ||
+        (st = long_flag(o, "steps", 1, 1L << 40, &steps, err)))
+        return st;
+    cfg->epochs = (int)epochs;
+    cfg->batch = (int)batch;
+    cfg->max_steps = steps;
+    if ((v = dp_opts_get(o, "seed")) && (st = dp_flag_u64("seed", v, &cfg->seed, err)) != DP_OK)
+        return st;
+    if ((v = dp_opts_get(o, "reduce"))) {
+        if ((st = dp_flag_choice("reduce", v, REDUCE_NAMES, &choice, err)) != DP_OK) return st;
+        cfg->reduce = (dp_reduce)choice;
+    }
+    if ((v = dp_opts_get(o, "team"))) {
+        if ((st = dp_flag_choice("team", v, TEAM_NAMES, &choice, err)) != DP_OK) return st;
+        cfg->team_openmp = choice == 1;
+    }
+    cfg->deterministic = dp_opts_get(o, "deterministic") != NULL;
+    cfg->quiet = dp_opts_get(o, "quiet") != NULL;
+    return DP_OK;
+}
