@@ -41,7 +41,7 @@ TEST_UTIL_SRC := $(wildcard tests/util/*.c)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:tests/util/%.c=$(BUILD)/obj/tests/util/%.o)
 
 .PHONY: all lib cli tests check check-unit check-cli check-tsan check-asan install uninstall \
-        deps data train xor bench clean help
+        deps data train xor bench fuzz clean help
 
 all: $(BUILD)/dpmlp $(BUILD)/libdpmlp.a
 
@@ -53,6 +53,7 @@ help:
 	@echo "make check-tsan the threaded suites under ThreadSanitizer"
 	@echo "make xor        the classic first example: 2-2-1 sigmoid network learns XOR"
 	@echo "make bench      throughput at 1 and 2 threads (samples/s, speedup)"
+	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 
 $(BUILD)/obj/%_avx512.o: src/%_avx512.c | $(BUILD)/obj
@@ -136,7 +137,34 @@ xor: all
 bench: all
 	scripts/bench.sh
 
+# Fuzz every untrusted-input reader with libFuzzer (clang) for FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
 clean:
 	rm -rf build
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
+
+# --- MPI (make MPI=1) ---
+# `make MPI=1` builds $(BUILD)/dpmlp against MPI: mpicc (override with MPICC=…; pick its
+# backend compiler with OMPI_CC=clang) and -DDPMLP_MPI, which switches src/dist.c on and
+# src/dist_single.c off. A stamp in the object directory records which flavour the objects
+# were built as; switching MPI=0 <-> MPI=1 in the same BUILD rebuilds everything instead of
+# linking a mix. To keep both side by side: make MPI=1 BUILD=build/mpi (tests/cli/test_mpi.sh
+# does exactly that).
+MPI     ?= 0
+MPICC   ?= mpicc
+ifeq ($(MPI),1)
+override CC := $(MPICC)
+override CFLAGS += -DDPMLP_MPI
+MPI_FLAVOUR := mpi
+else
+MPI_FLAVOUR := single
+endif
+MPI_STAMP := $(BUILD)/obj/.flavour-$(MPI_FLAVOUR)
+$(LIB_OBJ) $(CLI_OBJ) $(TEST_UTIL_OBJ): $(MPI_STAMP)
+$(MPI_STAMP): | $(BUILD)/obj
+	@rm -f $(BUILD)/obj/.flavour-*
+	@touch $@

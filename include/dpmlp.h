@@ -59,6 +59,7 @@ typedef struct dp_train_config {
     int team_openmp;            /* 0: pthreads team (default), 1: one OpenMP parallel region */
     long max_steps;             /* stop after this many optimizer steps; 0 = no limit */
     int deterministic;          /* same bytes for every thread count (fixed micro-shards) */
+    int verify_ranks;           /* MPI: check every epoch that all ranks hold the same model */
     int quiet;                  /* no progress output on stderr */
 } dp_train_config;
 
@@ -122,6 +123,8 @@ typedef struct dp_epoch_stats {
     double seconds, samples_per_sec;
     double forward_s, backward_s, reduce_s, update_s;
     double imbalance;
+    int ranks;                  /* MPI processes in the run (1 without MPI) */
+    double allreduce_s;         /* worker 0's seconds in MPI allreduce this epoch */
 } dp_epoch_stats;
 
 /* Everything needed to continue a run exactly where it stopped: a checkpoint's content.
@@ -169,6 +172,7 @@ dp_status dp_train(dp_model *m, const dp_dataset *train, const dp_dataset *test,
 dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset *test,
                           const dp_train_config *cfg, const dp_train_hooks *hooks,
                           const dp_train_state *resume, dp_error *err);
+/* Frees the arrays of a loaded state and zeroes it; safe on NULL and on a zeroed struct. */
 void dp_train_state_free(dp_train_state *s);
 /* Checkpoint files (format in src/ckpt.h): written atomically; loads validate everything and
  * fill only the config fields a checkpoint stores (optimizer, lr, momentum, weight decay,

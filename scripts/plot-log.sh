@@ -42,7 +42,7 @@ done
 log=${args[0]}
 png=${args[1]}
 [ -e "$log" ] || die 66 "no such log file '$log'"
-[ -f "$log" ] && [ -r "$log" ] || die 66 "cannot read log file '$log'"
+{ [ -f "$log" ] && [ -r "$log" ]; } || die 66 "cannot read log file '$log'"
 [[ $png == *.png ]] || die 64 "OUT must end in .png, got '$png'"
 outdir=$(dirname -- "$png")
 [ -d "$outdir" ] || die 73 "cannot write '$png': no directory '$outdir'"

@@ -19,6 +19,13 @@ if (tmax > ncores) {
     set label 1 sprintf(' oversubscribed (> %d cores)', ncores + 0) at ncores + 0.5, graph 0.05 left tc rgb '#666666'
 }
 
+# The scaling curves of column c (2 = speedup, 3 = efficiency) as a plot-command tail; built
+# with do-for because an empty plot iteration still makes gnuplot look for a file.
+build_curves = "curves = ''; \
+    do for [i=1:nb] { curves = curves . sprintf(\", 'strong_%s.dat' using 1:%d with linespoints lw 2 pt 7 lc rgb '%s' title 'strong, bind %s'\", word(strong_binds, i), c, col(i), word(strong_binds, i)) }; \
+    if (has_weak) { curves = curves . sprintf(\", 'weak.dat' using 1:%d with linespoints lw 2 pt 5 dt 4 lc rgb '%s' title 'weak (scaled), bind %s'\", c, col(4), bind0) }; \
+    do for [i=r1:nr] { curves = curves . sprintf(\", 'reduce_%s.dat' using 1:%d with linespoints lw 1.5 pt 4 dt 2 lc rgb '%s' title 'strong, reduce %s, bind %s'\", word(red_series, i), c, col(4 + i), word(red_series, i), bind0) }"
+
 if (nb + has_weak + nr > 0) {
     set xrange [0.8 : tmax + 0.2]
     set xtics 1
@@ -29,13 +36,9 @@ if (nb + has_weak + nr > 0) {
         strong_batch . '', weak_batch . '', subtitle)
     set ylabel 'speedup (throughput / 1-thread throughput)'
     set yrange [0 : *]
-    plot x title 'ideal' lc rgb '#999999' dt 2 lw 1.5, \
-         for [i=1:nb] 'strong_'.word(strong_binds, i).'.dat' using 1:2 with linespoints \
-             lw 2 pt 7 lc rgb col(i) title 'strong, bind '.word(strong_binds, i), \
-         for [i=1:has_weak] 'weak.dat' using 1:2 with linespoints lw 2 pt 5 dt 4 lc rgb col(4) \
-             title 'weak (scaled), bind '.bind0, \
-         for [i=r1:nr] 'reduce_'.word(red_series, i).'.dat' using 1:2 with linespoints \
-             lw 1.5 pt 4 dt 2 lc rgb col(4 + i) title 'strong, reduce '.word(red_series, i).', bind '.bind0
+    c = 2
+    eval build_curves
+    eval "plot x title 'ideal' lc rgb '#999999' dt 2 lw 1.5" . curves
 
     set output 'efficiency.png'
     set title sprintf("dpmlp parallel efficiency = speedup / threads\n%s", subtitle)
@@ -43,13 +46,9 @@ if (nb + has_weak + nr > 0) {
     set yrange [0 : *]
     set offsets 0, 0, graph 0.1, 0
     set key outside right top
-    plot 1 title 'ideal' lc rgb '#999999' dt 2 lw 1.5, \
-         for [i=1:nb] 'strong_'.word(strong_binds, i).'.dat' using 1:3 with linespoints \
-             lw 2 pt 7 lc rgb col(i) title 'strong, bind '.word(strong_binds, i), \
-         for [i=1:has_weak] 'weak.dat' using 1:3 with linespoints lw 2 pt 5 dt 4 lc rgb col(4) \
-             title 'weak, bind '.bind0, \
-         for [i=r1:nr] 'reduce_'.word(red_series, i).'.dat' using 1:3 with linespoints \
-             lw 1.5 pt 4 dt 2 lc rgb col(4 + i) title 'strong, reduce '.word(red_series, i).', bind '.bind0
+    c = 3
+    eval build_curves
+    eval "plot 1 title 'ideal' lc rgb '#999999' dt 2 lw 1.5" . curves
     set key inside top left
     unset offsets
     unset arrow 1

@@ -44,7 +44,7 @@ options
   --warmup W           steps of the discarded warm-up run before each point; 0 = none [20]
   --modes LIST         subset of strong,weak,batch,reduce         [strong,weak,batch,reduce]
   --out DIR            output directory (created; existing results are overwritten)
-                                                                 [scaling-out]
+                                                                 [build/scaling]
   --dpmlp PATH         the binary                                 [\$DPMLP, else build/dpmlp]
   --no-plots           write the CSV only
   -h, --help           this text
@@ -52,9 +52,13 @@ options
 output (in DIR)
   scaling.csv    one row per point: mode,threads,bind,batch,per_thread_batch,reduce,
                  samples_per_sec,speedup,efficiency,forward_s,backward_s,reduce_s,update_s,
-                 wait_s,step_s,imbalance,gflops,sps_min,sps_max,reps,steps
+                 wait_s,step_s,imbalance,gflops,sps_min,sps_max,reps,steps,load1
                  (phase times are worker 0's seconds per optimizer step, medians over reps;
-                 wait_s = step_s - the four phases: barrier waits and bookkeeping)
+                 wait_s = step_s - the four phases: barrier waits and bookkeeping;
+                 load1 = 1-minute load average before the point: a busy machine shows here)
+                 speedup = samples_per_sec / that of the 1-thread point of the same mode, bind,
+                 reduce and batch (per-thread batch for weak); efficiency = speedup / threads;
+                 gflops = samples_per_sec x (6W - 2W_first) / 1e9, W = weights in --layers
   speedup.png  efficiency.png  phases.png  batch.png  (and the .dat files behind them)
   runs/          the raw JSON Lines log of every run;  meta.txt  machine and settings
 
@@ -104,7 +108,7 @@ reps=3
 steps=200
 warmup=20
 modes=strong,weak,batch,reduce
-out=scaling-out
+out=build/scaling
 dpmlp=${DPMLP:-build/dpmlp}
 plots=1
 extra=()
@@ -172,7 +176,7 @@ for t in "${T_LIST[@]}"; do [ "$t" -gt "$tmax" ] && tmax=$t; done
 mkdir -p "$out/runs" || die 73 "cannot create '$out/runs'"
 rm -f "$out"/runs/*.jsonl "$out"/*.dat "$out"/*.png "$out"/{scaling.csv,plan.csv,vars.gp,gnuplot.log}
 plan=$out/plan.csv
-echo "mode,threads,bind,batch,per_thread_batch,reduce,key" >"$plan"
+echo "mode,threads,bind,batch,per_thread_batch,reduce,key,load1" >"$plan"
 
 # One measured configuration; identical configurations in several modes are measured once.
 declare -A done_keys=()
@@ -202,9 +206,14 @@ run_dpmlp() { # threads bind batch reduce steps logfile
 point() { # mode threads bind batch reduce
     local mode=$1 t=$2 bind=$3 b=$4 red=$5 key r
     key=t${t}_${bind}_b${b}_${red}
-    echo "$mode,$t,$bind,$b,$(( (b + t - 1) / t )),$red,$key" >>"$plan"
-    [ -n "${done_keys[$key]+x}" ] && return 0
-    done_keys[$key]=1
+    local fresh=0
+    if [ -z "${done_keys[$key]+x}" ]; then
+        # the 1-minute load average before measuring: how busy the machine was
+        done_keys[$key]=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo nan)
+        fresh=1
+    fi
+    echo "$mode,$t,$bind,$b,$(( (b + t - 1) / t )),$red,$key,${done_keys[$key]}" >>"$plan"
+    [ $fresh = 1 ] || return 0
     npoints=$((npoints + 1))
     printf '%s: %-6s threads %-3s bind %-7s batch %-5s reduce %-9s' "$me" "$mode" "$t" "$bind" "$b" "$red" >&2
     [ "$warmup" -gt 0 ] && run_dpmlp "$t" "$bind" "$b" "$red" "$warmup" "$out/runs/$key.warmup.jsonl"
@@ -297,6 +306,9 @@ with open(os.path.join(out, "plan.csv")) as f:
         if key not in cache:
             runs = [run_stats(os.path.join(out, "runs", f"{key}.r{i}.jsonl"))
                     for i in range(1, reps + 1)]
+            if any(r["steps"] != int(steps) for r in runs):
+                print(f"scaling.sh: warning: {key}: dpmlp ran {[r['steps'] for r in runs]} steps,"
+                      f" not --steps {steps}", file=sys.stderr)
             agg = {k: med([r[k] for r in runs]) for k in runs[0]}
             agg["sps_min"] = min(r["sps"] for r in runs)
             agg["sps_max"] = max(r["sps"] for r in runs)
@@ -305,6 +317,7 @@ with open(os.path.join(out, "plan.csv")) as f:
         row.update(cache[key])
         for k in ("threads", "batch", "per_thread_batch"):
             row[k] = int(row[k])
+        row["load1"] = float(row["load1"])
         rows.append(row)
 
 def base_key(r):
@@ -321,7 +334,7 @@ for r in rows:
 
 cols = ["mode", "threads", "bind", "batch", "per_thread_batch", "reduce", "samples_per_sec",
         "speedup", "efficiency", "forward_s", "backward_s", "reduce_s", "update_s", "wait_s",
-        "step_s", "imbalance", "gflops", "sps_min", "sps_max", "reps", "steps"]
+        "step_s", "imbalance", "gflops", "sps_min", "sps_max", "reps", "steps", "load1"]
 def fmt(v):
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.6g}"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ckpt.h"
+#include "dist.h"
 #include "err.h"
 #include "kernels.h"
 #include "model.h"
@@ -113,7 +114,8 @@ dp_status dp_topo_print(int threads, dp_bind bind, void *file, dp_error *err)
 void dp_build_info(char *buf, size_t len)
 {
     snprintf(buf, len,
-             "dpmlp %s; compiler %s; OpenMP %d; hwloc %s; kernels %s; BLAS none (own kernels)",
+             "dpmlp %s; compiler %s; OpenMP %d; hwloc %s; kernels %s; BLAS none (own kernels); "
+             "MPI %s",
              DPMLP_VERSION,
 #if defined(__clang__)
              "clang " __clang_version__,
@@ -127,5 +129,6 @@ void dp_build_info(char *buf, size_t len)
 #else
              0,
 #endif
-             dp_topo_hwloc_version(), dp_kernels_select(getenv("DPMLP_KERNELS")));
+             dp_topo_hwloc_version(), dp_kernels_select(getenv("DPMLP_KERNELS")),
+             dp_dist_describe());
 }

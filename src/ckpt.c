@@ -25,6 +25,7 @@
 #define FIXED_HEAD DP_CKIO_FIXED_HEAD
 #define IO_CHUNK DP_CKIO_CHUNK
 
+/* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
 unsigned long dp_ckio_crc(unsigned long crc, const unsigned char *p, size_t n)
 {
     while (n > 0) {
@@ -38,7 +39,7 @@ unsigned long dp_ckio_crc(unsigned long crc, const unsigned char *p, size_t n)
 
 /* ---- spec checks shared by save and load ---- */
 
-/* Parameter count of a spec already checked by spec_check: weights in*out plus biases out.
+/* Parameter count of a spec already checked by dp_ckio_spec_check: weights in*out plus biases out.
  * Private (not model.c's dp_spec_param_count) so this room links and tests on its own;
  * the bounds (≤ 31 layers of ≤ 2^20 × 2^20) keep the sum far below 2^64. */
 uint64_t dp_ckio_param_count(const dp_spec *spec)
@@ -389,8 +390,8 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
                      (unsigned long long)fsize, hlen);
         goto done;
     }
-    if ((rc = dp_ckio_read_exact(f, head + FIXED_HEAD, hlen - FIXED_HEAD, path, FIXED_HEAD, err)) != DP_OK)
-        goto done;
+    rc = dp_ckio_read_exact(f, head + FIXED_HEAD, hlen - FIXED_HEAD, path, FIXED_HEAD, err);
+    if (rc != DP_OK) goto done;
 
     long sizes[DP_MAX_SIZES];
     for (uint32_t i = 0; i < ns; i++) sizes[i] = (long)dp_get_u32(head + FIXED_HEAD + 4 * i);

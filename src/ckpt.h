@@ -1,4 +1,4 @@
-/* Model files (and later checkpoints): versioned little-endian format with a CRC-32 (zlib),
+/* Model files and checkpoints (ckpt.c, ckpt_state.c; shared helpers in ckpt_io.h): versioned little-endian format with a CRC-32 (zlib),
  * atomic writes (temp file in the same directory, fsync, rename, fsync of the directory),
  * and loads that validate every field before trusting or allocating from it.
  *
@@ -34,10 +34,12 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
  * | u32 perm[n_train] | u32 crc32 of every byte before it */
 #define DP_CKPT_FORMAT_VERSION 1u
 
+/* Refuses (DP_EINTERNAL) a state the loader would reject; DP_EIO when the write fails. */
 dp_status dp_ckpt_save(const char *path, const dp_spec *spec, const dp_train_config *cfg,
                        const dp_train_state *state, dp_error *err);
 /* Validates everything (magic, version, endianness, sizes against the real file size before
- * allocating, enum ranges, n_params against the spec, perm is a permutation, CRC) and fills
+ * allocating, enum ranges, n_params against the spec, perm is a permutation, next_step <=
+ * ceil(n_train / batch), epochs/batch/threads >= 1, CRC) and fills
  * spec, cfg (only the fields stored above; others zero) and state (arrays allocated with
  * dp_alloc; free with dp_train_state_free). DP_EDATA for anything wrong, DP_ENOINPUT when the
  * file cannot be opened. */

@@ -310,7 +310,8 @@ dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
 
     /* Fields that size the file and the allocations: checked before either is trusted. */
     long sizes[DP_MAX_SIZES];
-    for (uint32_t i = 0; i < ns; i++) sizes[i] = (long)dp_get_u32(head + DP_CKIO_FIXED_HEAD + 4 * i);
+    for (uint32_t i = 0; i < ns; i++)
+        sizes[i] = (long)dp_get_u32(head + DP_CKIO_FIXED_HEAD + 4 * i);
     size_t p = DP_CKIO_FIXED_HEAD + 4 * (size_t)ns;
     long hidden = (long)dp_get_u32(head + p), loss = (long)dp_get_u32(head + p + 4);
     if (dp_ckio_spec_check((long)ns, sizes, hidden, loss, why, sizeof why))
@@ -361,11 +362,11 @@ dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
     }
     unsigned long crc = dp_ckio_crc(crc32(0L, Z_NULL, 0), head, hlen);
     long at = (long)hlen;
-    if ((rc = read_words(f, st.params, st.n_params, buf, &crc, path, &at, err)) != DP_OK ||
-        (nm >= 1 && (rc = read_words(f, st.m1, st.n_params, buf, &crc, path, &at, err)) != DP_OK) ||
-        (nm == 2 && (rc = read_words(f, st.m2, st.n_params, buf, &crc, path, &at, err)) != DP_OK) ||
-        (rc = read_words(f, st.perm, st.n_train, buf, &crc, path, &at, err)) != DP_OK)
-        goto done;
+    float *arrays[3] = {st.params, st.m1, st.m2};
+    for (uint32_t a = 0; a <= nm; a++)
+        if ((rc = read_words(f, arrays[a], st.n_params, buf, &crc, path, &at, err)) != DP_OK)
+            goto done;
+    if ((rc = read_words(f, st.perm, st.n_train, buf, &crc, path, &at, err)) != DP_OK) goto done;
     unsigned char tail[4];
     if ((rc = dp_ckio_read_exact(f, tail, 4, path, at, err)) != DP_OK) goto done;
     if (dp_get_u32(tail) != (uint32_t)crc)
@@ -376,7 +377,8 @@ dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
      * hostile writer can produce a valid CRC). */
     uint32_t optim = dp_get_u32(c), reduce = dp_get_u32(c + 48);
     uint32_t epochs = dp_get_u32(c + 28), batch = dp_get_u32(c + 32), threads = dp_get_u32(c + 44);
-    if (optim > DP_OPT_ADAM) FAIL("%s: optimizer code %u, expected 0..%d", path, optim, DP_OPT_ADAM);
+    if (optim > DP_OPT_ADAM)
+        FAIL("%s: optimizer code %u, expected 0..%d", path, optim, DP_OPT_ADAM);
     if (reduce > DP_REDUCE_TREE)
         FAIL("%s: reduce code %u, expected 0..%d", path, reduce, DP_REDUCE_TREE);
     if ((int)nm != expected_moments(optim))
@@ -393,7 +395,8 @@ dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
     uint64_t spe = steps_per_epoch(n_train, batch);
     if (next_step > spe)
         FAIL("%s: next_step is %llu, an epoch of %llu samples at batch %u has %llu steps", path,
-             (unsigned long long)next_step, (unsigned long long)n_train, batch, (unsigned long long)spe);
+             (unsigned long long)next_step, (unsigned long long)n_train, batch,
+             (unsigned long long)spe);
     if (global_step > (uint64_t)LONG_MAX || epoch_steps > (uint64_t)LONG_MAX)
         FAIL("%s: step counters out of range (global_step %llu, epoch_steps %llu)", path,
              (unsigned long long)global_step, (unsigned long long)epoch_steps);

@@ -3,6 +3,7 @@
  * Exit codes: 0, 64 usage, 65 bad data, 66 missing input, 70 internal or non-finite loss,
  * 74 write failed, 130 SIGINT, 143 SIGTERM. */
 #include <errno.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dist.h"
 #include "log.h"
 
 static const char TRAIN_HELP[] =
@@ -48,6 +50,7 @@ static const char TRAIN_HELP[] =
     "  --team K            pthreads|openmp (OpenMP: set OMP_WAIT_POLICY=passive when\n"
     "                      oversubscribing)                      [pthreads]\n"
     "  --deterministic     same model bytes for every thread count (fixed micro-shards)\n"
+    "  --verify-ranks      MPI: check every epoch that all ranks hold identical weights\n"
     "runs that survive\n"
     "  --checkpoint FILE   full training state, written atomically every N epochs, at the\n"
     "                      end, and when SIGINT/SIGTERM stops the run after its current step\n"
@@ -107,6 +110,21 @@ static int check_output_dir(const char *flag, const char *path)
     return 0;
 }
 
+/* A kill -9 during a checkpoint write leaves FILE.tmp.XXXXXX beside the (intact) checkpoint;
+ * this run is the path's only writer, so such leftovers are removed and said. */
+static void remove_stale_temps(const char *ckpt_path, int quiet)
+{
+    char pattern[4200];
+    snprintf(pattern, sizeof pattern, "%s.tmp.??????", ckpt_path);
+    glob_t g;
+    if (glob(pattern, GLOB_NOSORT, NULL, &g) != 0) return;
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        if (unlink(g.gl_pathv[i]) == 0 && !quiet)
+            fprintf(stderr, "dpmlp: removed %s, left by an interrupted checkpoint write\n",
+                    g.gl_pathv[i]);
+    globfree(&g);
+}
+
 typedef struct train_output {
     dp_log *log;
     dp_progress *progress;
@@ -133,7 +151,9 @@ static void on_epoch(void *ctx, const dp_epoch_stats *s)
 {
     train_output *t = ctx;
     if (t->progress) dp_progress_epoch(t->progress, s);
-    const char *extra = s->partial ? "\"partial\":true" : NULL;
+    char extra[128];
+    snprintf(extra, sizeof extra, "\"ranks\":%d,\"allreduce_s\":%.9g%s", s->ranks,
+             s->allreduce_s, s->partial ? ",\"partial\":true" : "");
     if (t->log && !t->failed && dp_log_epoch(t->log, s, extra, &t->err) != DP_OK) {
         t->failed = 1;
         g_stop = 1; /* a run whose log cannot be written is not worth continuing */
@@ -200,7 +220,7 @@ static void merge_resume(const char *cmd, const dp_opts *o, const dp_spec *flag_
     if (changed[0] && !quiet) fprintf(stderr, "dpmlp: resume changes %s\n", changed);
 }
 
-int cli_train(int argc, char **argv)
+static int train_main(int argc, char **argv, int rank)
 {
     const char *cmd = "train";
     dp_opts o;
@@ -214,6 +234,8 @@ int cli_train(int argc, char **argv)
     dp_train_config cfg;
     cli_check(cmd, dp_flags_spec(&o, &spec, &err), &err);
     cli_check(cmd, dp_flags_train_config(&o, &cfg, &err), &err);
+    /* Only rank 0 talks and writes; the other ranks compute. */
+    if (rank != 0) cfg.quiet = 1;
     if (dp_opts_get(&o, "test") && !dp_opts_get(&o, "train"))
         cli_usage(cmd, "--test needs --train (with --data the t10k files are the test set)");
     long every = 1;
@@ -253,13 +275,17 @@ int cli_train(int argc, char **argv)
     }
     cfg.bind = cli_bind(cmd, &o, cfg.quiet);
 
-    int rc = check_output_dir("save", dp_opts_get(&o, "save"));
-    if (!rc) rc = check_output_dir("log", dp_opts_get(&o, "log"));
+    const char *save_path = rank == 0 ? dp_opts_get(&o, "save") : NULL;
+    const char *log_path = rank == 0 ? dp_opts_get(&o, "log") : NULL;
+    if (rank != 0) ckpt_path = NULL;
+    int rc = check_output_dir("save", save_path);
+    if (!rc) rc = check_output_dir("log", log_path);
     if (!rc) rc = check_output_dir("checkpoint", ckpt_path);
     if (rc) {
         dp_train_state_free(&state);
         return rc;
     }
+    if (ckpt_path) remove_stale_temps(ckpt_path, cfg.quiet);
     cli_data data;
     rc = cli_load_data(cmd, &o, &spec, 1, cfg.seed, &data);
     if (rc) {
@@ -271,7 +297,6 @@ int cli_train(int argc, char **argv)
     memset(&out, 0, sizeof out);
     out.quiet = cfg.quiet;
     out.checkpoint = ckpt_path;
-    const char *log_path = dp_opts_get(&o, "log");
     dp_model *model = NULL;
     if (log_path && dp_log_open(log_path, &out.log, &err) != DP_OK) {
         rc = cli_fail(&err);
@@ -306,11 +331,10 @@ int cli_train(int argc, char **argv)
                                         : "no checkpoint (--checkpoint not set); no model saved");
         rc = 128 + g_signal;
     } else {
-        const char *save = dp_opts_get(&o, "save");
-        if (save && dp_model_save(model, save, &err) != DP_OK)
+        if (save_path && dp_model_save(model, save_path, &err) != DP_OK)
             rc = cli_fail(&err);
-        else if (save && !cfg.quiet)
-            fprintf(stderr, "dpmlp: model saved to %s\n", save);
+        else if (save_path && !cfg.quiet)
+            fprintf(stderr, "dpmlp: model saved to %s\n", save_path);
     }
 out:
     dp_model_free(model);
@@ -318,5 +342,36 @@ out:
     if (out.log) dp_log_close(out.log);
     cli_free_data(&data);
     dp_train_state_free(&state);
+    return rc;
+}
+
+/* Under mpirun every rank runs this: the same flags everywhere (checked), one shared fate —
+ * a rank that fails ends the whole job with its exit code instead of leaving the others
+ * waiting in an allreduce. */
+int cli_train(int argc, char **argv)
+{
+    dp_error err;
+    if (dp_dist_init(&argc, &argv, &err) != DP_OK) return cli_fail(&err);
+    int rank = dp_dist_rank(), size = dp_dist_size();
+    if (size > 1) {
+        size_t len = 0;
+        for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+        char *joined = calloc(len + 1, 1);
+        for (int i = 0; joined && i < argc; i++) strcat(strcat(joined, argv[i]), "\n");
+        int same = joined && dp_dist_same_everywhere(joined, len);
+        free(joined);
+        if (!same) {
+            if (rank == 0) fprintf(stderr, "dpmlp: train: the ranks were given different flags\n");
+            dp_dist_abort(DP_EUSAGE);
+        }
+    }
+    int rc = train_main(argc, argv, rank);
+    /* 130/143 after a signal are a stop every rank agreed on, not a failure. */
+    if (size > 1 && rc != 0 && rc != 130 && rc != 143) {
+        fprintf(stderr, "dpmlp: rank %d of %d failed (exit %d): stopping the job\n", rank, size,
+                rc);
+        dp_dist_abort(rc);
+    }
+    dp_dist_finalize();
     return rc;
 }

@@ -17,7 +17,7 @@ const dp_opt_def DP_TRAIN_OPTS[] = {
     {"epochs", 1},   {"batch", 1},   {"seed", 1},         {"threads", 1},
     {"bind", 1},     {"reduce", 1},  {"team", 1},         {"steps", 1},
     {"deterministic", 0}, {"log", 1}, {"save", 1},        {"checkpoint", 1},
-    {"checkpoint-every", 1}, {"resume", 1}, {"quiet", 0}, {"help", 0},
+    {"checkpoint-every", 1}, {"resume", 1}, {"verify-ranks", 0}, {"quiet", 0}, {"help", 0},
     {NULL, 0}};
 const dp_opt_def DP_EVAL_OPTS[] = {{"model", 1}, {"data", 1}, {"test", 1},
                                    {"threads", 1}, {"help", 0}, {NULL, 0}};
@@ -199,6 +199,7 @@ dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error
         cfg->team_openmp = choice == 1;
     }
     cfg->deterministic = dp_opts_get(o, "deterministic") != NULL;
+    cfg->verify_ranks = dp_opts_get(o, "verify-ranks") != NULL;
     cfg->quiet = dp_opts_get(o, "quiet") != NULL;
     return DP_OK;
 }

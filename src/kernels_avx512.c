@@ -195,6 +195,91 @@ static void pack_bt(float *P, const float *B, size_t ldb, size_t nr, size_t kc)
     }
 }
 
+/* nt for short shards (M ≤ 16, K ≤ SK). Packing Wᵀ costs about as much as the GEMM itself
+ * when only M ≤ 16 rows reuse it, so here W is read in place: the few rows of dY are packed
+ * k-major (one zmm per k), each W element is broadcast, and accumulator r holds column j0+r of
+ * C over the M rows; one 16×16 transpose turns 16 such columns into rows of C.
+ * M ≤ 8 ("pairs") puts two k in a zmm (lane 2i+p = A[i][2q+p]) so no lane idles: each k pair
+ * of a W row is one 64-bit broadcast, and the even-k and odd-k partial sums are added at the
+ * end (a fixed order, so results stay deterministic). With accumulate, C + Σ is stored. */
+enum { SK = 512 }; /* packed dY: SK × 16 floats = 32 KiB of stack */
+
+typedef long long i64_may_alias __attribute__((may_alias, aligned(4))); /* a pair of floats */
+#define FOR16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define S_DECL(r) __m512 s##r = _mm512_setzero_ps();
+#define S_FMA1(r) s##r = _mm512_fmadd_ps(_mm512_set1_ps(wk[r * ldb]), a, s##r);
+#define S_FMA2(r)                                                                          \
+    s##r = _mm512_fmadd_ps(                                                                \
+        _mm512_castsi512_ps(_mm512_set1_epi64(*(const i64_may_alias *)(wk + r * ldb))), a, s##r);
+#define S_TAIL(r) s##r = _mm512_mask3_fmadd_ps(_mm512_set1_ps(wk[r * ldb]), a, s##r, 0x5555);
+#define S_OUT(r) t[r] = s##r;
+
+INLINE void nt_small_tile(const int pairs, size_t M, size_t K, const float *P, const float *w,
+                          size_t ldb, __mmask16 m, float *c, size_t ldc, int accumulate)
+{
+    FOR16(S_DECL)
+    if (pairs) {
+        for (size_t q = 0; q < K / 2; q++) {
+            __m512 a = _mm512_load_ps(P + 16 * q);
+            const float *wk = w + 2 * q;
+            FOR16(S_FMA2)
+        }
+        if (K % 2) {
+            __m512 a = _mm512_load_ps(P + 16 * (K / 2));
+            const float *wk = w + K - 1;
+            FOR16(S_TAIL)
+        }
+    } else {
+        for (size_t k = 0; k < K; k++) {
+            __m512 a = _mm512_load_ps(P + 16 * k);
+            const float *wk = w + k;
+            FOR16(S_FMA1)
+        }
+    }
+    __m512 t[16];
+    FOR16(S_OUT)
+    transpose16(t); /* t[l] lane r = lane l of accumulator r */
+    for (size_t i = 0; i < M; i++) {
+        __m512 row = pairs ? _mm512_add_ps(t[2 * i], t[2 * i + 1]) : t[i];
+        if (accumulate) row = _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + i * ldc), row);
+        _mm512_mask_storeu_ps(c + i * ldc, m, row);
+    }
+}
+
+static void nt_small_tile1(size_t M, size_t K, const float *P, const float *w, size_t ldb,
+                           __mmask16 m, float *c, size_t ldc, int accumulate)
+{
+    nt_small_tile(0, M, K, P, w, ldb, m, c, ldc, accumulate);
+}
+
+static void nt_small_tile2(size_t M, size_t K, const float *P, const float *w, size_t ldb,
+                           __mmask16 m, float *c, size_t ldc, int accumulate)
+{
+    nt_small_tile(1, M, K, P, w, ldb, m, c, ldc, accumulate);
+}
+
+static void gemm_nt_small(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                          const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    float P[SK * 16] __attribute__((aligned(64)));
+    int pairs = M <= 8;
+    size_t kv = pairs ? (K + 1) / 2 : K; /* zmm vectors in the packed panel */
+    for (size_t q = 0; q < kv; q++) _mm512_store_ps(P + 16 * q, _mm512_setzero_ps());
+    for (size_t i = 0; i < M; i++)
+        for (size_t k = 0; k < K; k++) {
+            size_t at = pairs ? 16 * (k / 2) + 2 * i + k % 2 : 16 * k + i;
+            P[at] = A[i * lda + k];
+        }
+    /* Tiles are 16 rows of W. A last partial tile is shifted back to end at row N (N ≥ 16
+     * here) and stores only its new columns, so nothing past W is read or written twice. */
+    for (size_t j0 = 0; j0 < N; j0 += 16) {
+        size_t base = j0 + 16 <= N ? j0 : N - 16;
+        __mmask16 m = (__mmask16)(0xFFFFu << (j0 - base));
+        (pairs ? nt_small_tile2 : nt_small_tile1)(M, K, P, B + base * ldb, ldb, m, C + base, ldc,
+                                                  accumulate);
+    }
+}
+
 /* dX[M×N] (+)= dY[M×K] · W[N×K]ᵀ  (input gradient: M = shard rows, N = in, K = out).
  * Bᵀ is packed KC × NR at a time into a stack panel, then the nn microkernel runs on it;
  * k blocks are summed in order into C, so the result is the unblocked one bit for bit. */
@@ -202,6 +287,10 @@ static void gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, co
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
     if (M == 0 || N == 0) return;
+    if (M <= 16 && N >= 16 && K > 0 && K <= SK) {
+        gemm_nt_small(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        return;
+    }
     float P[KC * NR] __attribute__((aligned(64)));
     if (K == 0) {
         drive(ukr_row, 0, M, N, 0, A, lda, B, ldb, C, ldc, accumulate);

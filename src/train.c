@@ -7,7 +7,11 @@
  * --deterministic replaces "one block per worker" by "one block per micro-shard": the batch is
  * cut into at most DP_MICRO_SHARDS pieces whose boundaries depend on B only, each piece's
  * gradient lands in its own block, and blocks are summed in piece order — so the bytes of the
- * model do not depend on the thread count. */
+ * model do not depend on the thread count.
+ *
+ * With MPI (R ranks), each rank takes its share of the global batch and splits it over its
+ * workers; the workers' segmented sums land in one vector that worker 0 allreduces across
+ * ranks before every worker updates its slice, so all ranks apply the same update. */
 #include "train.h"
 
 #include <math.h>
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "err.h"
 #include "optim.h"
 #include "rng.h"
@@ -39,6 +44,10 @@ typedef struct train_ctx {
     float *m1, *m2;             /* optimizer moments (flat layout) */
     uint32_t *perm;             /* this epoch's shuffle */
     long global_step;           /* worker 0's count, for bookkeeping and checkpoints */
+    int R, rank;                /* MPI ranks and this one (1 and 0 without MPI) */
+    float *reduced;             /* R > 1: this rank's summed gradient, then the global one */
+    double global_loss;         /* R > 1: the step's loss over all ranks (worker 0 writes) */
+    double allreduce_s;
     double imbalance_sum;
     long imbalance_steps;
     int stop_now;
@@ -76,6 +85,40 @@ static void reduce_update_range(train_ctx *c, const dp_optim_step *os, float *co
     }
 }
 
+/* Sum of blocks[0..n_blocks) over [lo, hi) in block order, into out (no update). */
+static void reduce_update_range_into(train_ctx *c, float *const *blocks, int n_blocks, size_t lo,
+                                     size_t hi, float *out)
+{
+    (void)c;
+    memcpy(out + lo, blocks[0] + lo, (hi - lo) * sizeof(float));
+    for (int u = 1; u < n_blocks; u++) {
+        const float *g = blocks[u];
+        for (size_t i = lo; i < hi; i++) out[i] += g[i];
+    }
+}
+
+/* Worker 0 of each rank, the team waiting: the rank's gradient sum and loss become the global
+ * ones, and a stop request anywhere becomes a stop everywhere (no rank may leave the others
+ * waiting in the next allreduce). */
+static void allreduce_step(train_ctx *c)
+{
+    double t0 = dp_now();
+    double loss_stop[2] = {0.0, 0.0};
+    for (int u = 0; u < c->tc.T; u++) loss_stop[0] += c->tc.slot[u].step_loss;
+    const dp_train_hooks *h = c->hooks;
+    loss_stop[1] = (h && h->stop && *h->stop) ? 1.0 : 0.0;
+    dp_error e;
+    if (dp_dist_allreduce_floats(c->reduced, c->tc.lay->n_params, &e) != DP_OK ||
+        dp_dist_allreduce_doubles(loss_stop, 2, &e) != DP_OK) {
+        c->fault = e;
+        c->faulted = 1;
+        loss_stop[0] = NAN;
+    }
+    c->global_loss = loss_stop[0];
+    if (loss_stop[1] > 0.0) c->stop_now = 1;
+    c->allreduce_s += dp_now() - t0;
+}
+
 /* The reduction strategies; all leave the averaged update applied to every parameter.
  * Deterministic mode always sums its micro-shard blocks segment-wise in piece order. */
 static void reduce_and_update(dp_team *team, train_ctx *c, int t, int n_blocks, float scale,
@@ -87,7 +130,24 @@ static void reduce_and_update(dp_team *team, train_ctx *c, int t, int n_blocks, 
     size_t lo = dp_slice_bound(n, t, T), hi = dp_slice_bound(n, t + 1, T);
     dp_optim_step os;
     dp_optim_prepare(&os, c->cfg, step_no);
-    dp_reduce strategy = c->micro ? DP_REDUCE_SEGMENTED : c->cfg->reduce;
+    dp_reduce strategy = c->micro || c->R > 1 ? DP_REDUCE_SEGMENTED : c->cfg->reduce;
+    if (c->R > 1) {
+        /* Each worker applies the update to its slice of the allreduced sum. */
+        float *sum = c->reduced;
+        double t0 = dp_now();
+        reduce_update_range_into(c, c->tc.grad, n_blocks, lo, hi, sum);
+        s->red += dp_now() - t0;
+        dp_team_barrier(team);
+        if (t == 0) allreduce_step(c);
+        dp_team_barrier(team);
+        if (!isfinite(c->global_loss)) return;
+        t0 = dp_now();
+        for (size_t i = lo; i < hi; i++) sum[i] *= scale;
+        dp_optim_apply(&os, c->tc.params + lo, sum + lo, c->m1 ? c->m1 + lo : NULL,
+                       c->m2 ? c->m2 + lo : NULL, hi - lo);
+        s->upd += dp_now() - t0;
+        return;
+    }
     switch (strategy) {
     case DP_REDUCE_SEGMENTED:
         reduce_update_range(c, &os, c->tc.grad, n_blocks, scale, lo, hi, &s->red, &s->upd);
@@ -140,6 +200,11 @@ static int compute_step(train_ctx *c, int t, size_t b0, size_t nb)
 {
     worker_slot *s = &c->tc.slot[t];
     int T = c->tc.T;
+    /* This rank's share of the global batch; all of it without MPI. */
+    size_t rlo, rhi;
+    dp_shard_rows(nb, c->rank, c->R, &rlo, &rhi);
+    b0 += rlo;
+    nb = rhi - rlo;
     double t0 = dp_now();
     s->step_loss = 0.0;
     int n_blocks;
@@ -178,7 +243,7 @@ static void step_bookkeeping(train_ctx *c, int epoch, long step)
     c->global_step++;
     const dp_train_hooks *h = c->hooks;
     if (h && h->on_step) h->on_step(h->ctx, epoch, step + 1, c->steps_per_epoch);
-    if ((h && h->stop && *h->stop) ||
+    if ((c->R == 1 && h && h->stop && *h->stop) ||
         (c->cfg->max_steps > 0 && c->global_step >= c->cfg->max_steps))
         c->stop_now = 1;
 }
@@ -217,6 +282,9 @@ static void epoch_report(train_ctx *c, int epoch, long steps, size_t samples, do
     st.reduce_s = w0->red;
     st.update_s = w0->upd;
     st.imbalance = c->imbalance_steps ? c->imbalance_sum / (double)c->imbalance_steps : 1.0;
+    st.ranks = c->R;
+    st.allreduce_s = c->allreduce_s;
+    c->allreduce_s = 0.0;
     if (c->hooks && c->hooks->on_epoch) c->hooks->on_epoch(c->hooks->ctx, &st);
 }
 
@@ -313,8 +381,15 @@ static void train_worker(dp_team *team, int t, void *arg)
              * fault without another barrier, and nobody applies a non-finite update. */
             double step_loss = 0.0;
             for (int u = 0; u < T; u++) step_loss += c->tc.slot[u].step_loss;
+            s->epoch_loss += s->step_loss;
+            /* Each worker counts steps itself: worker 0 bumps c->global_step while others may
+             * still be updating their slices with this step's Adam bias corrections. */
+            if (c->R > 1) {
+                reduce_and_update(team, c, t, n_blocks, 1.0f / (float)nb, ++my_step);
+                step_loss = c->global_loss;
+            }
             if (!isfinite(step_loss)) {
-                if (t == 0) {
+                if (t == 0 && !c->faulted) {
                     dp_fail(&c->fault, DP_EINTERNAL,
                             "non-finite loss at epoch %d, step %ld: the learning rate (--lr %g) "
                             "is probably too high for this model and data",
@@ -325,10 +400,7 @@ static void train_worker(dp_team *team, int t, void *arg)
                 dp_team_barrier(team);
                 break;
             }
-            s->epoch_loss += s->step_loss;
-            /* Each worker counts steps itself: worker 0 bumps c->global_step while others may
-             * still be updating their slices with this step's Adam bias corrections. */
-            reduce_and_update(team, c, t, n_blocks, 1.0f / (float)nb, ++my_step);
+            if (c->R == 1) reduce_and_update(team, c, t, n_blocks, 1.0f / (float)nb, ++my_step);
             steps++;
             steps_here++;
             samples += nb;
@@ -345,15 +417,29 @@ static void train_worker(dp_team *team, int t, void *arg)
         }
         dp_team_barrier(team);
         if (t == 0) {
-            double loss = loss0;
+            double loss = 0.0;
             for (int u = 0; u < T; u++) loss += c->tc.slot[u].epoch_loss;
+            if (c->R > 1 && dp_dist_allreduce_doubles(&loss, 1, &c->fault) != DP_OK)
+                c->faulted = c->stop_now = 1;
+            loss += loss0;
             long done_steps = start + steps_here;
             int partial = done_steps < c->steps_per_epoch;
+            if (c->R > 1 && cfg->verify_ranks &&
+                !dp_dist_same_everywhere(c->tc.params, c->tc.lay->n_params * sizeof(float))) {
+                dp_fail(&c->fault, DP_EINTERNAL, "ranks disagree on the model after epoch %d",
+                        epoch);
+                c->faulted = c->stop_now = 1;
+            }
             epoch_report(c, epoch, steps, samples, loss, seconds, partial);
             /* Checkpoints: every `every` epochs, when a stop ends the run inside an epoch,
              * and after the last epoch (so a longer --epochs can continue from it). */
-            if (partial || epoch % every == 0 || epoch == cfg->epochs)
+            if (!c->faulted && (partial || epoch % every == 0 || epoch == cfg->epochs))
                 write_checkpoint(c, epoch, done_steps, loss, samples, steps);
+            /* A rank that failed must not leave the others waiting in the next allreduce. */
+            if (c->R > 1 && !dp_dist_all_ok(!c->faulted) && !c->faulted) {
+                dp_fail(&c->fault, DP_EINTERNAL, "another rank failed at epoch %d", epoch);
+                c->faulted = c->stop_now = 1;
+            }
         }
         dp_team_barrier(team);
     }
@@ -426,6 +512,7 @@ static dp_topo *open_placement(const dp_train_config *cfg, const dp_train_hooks 
 static void free_ctx(train_ctx *c)
 {
     dp_team_ctx_free(&c->tc);
+    dp_free(c->reduced);
     dp_free(c->m1);
     dp_free(c->m2);
     free(c->perm);
@@ -480,6 +567,12 @@ dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset
         if (c.m1) memcpy(c.m1, resume->m1, n * sizeof(float));
         if (c.m2) memcpy(c.m2, resume->m2, n * sizeof(float));
         c.global_step = resume->global_step;
+    }
+    c.R = dp_dist_size();
+    c.rank = dp_dist_rank();
+    if (c.R > 1 && !(c.reduced = dp_calloc(n * sizeof(float)))) {
+        free_ctx(&c);
+        return dp_fail(err, DP_EINTERNAL, "out of memory for the allreduce buffer");
     }
 
     dp_plan plan;

@@ -833,13 +833,21 @@ START_TEST(ckpt_save_refuses_unloadable_state)
     ck_assert_int_eq(dp_ckpt_save(cpath, &x.spec, &x.cfg, &x.st, &e), DP_EINTERNAL);
     ck_assert_ptr_nonnull(strstr(e.msg, cpath));
     x.st.n_moments = 1;
+    uint32_t keep = x.st.perm[1];
     x.st.perm[1] = x.st.perm[0];
     ck_assert_int_eq(dp_ckpt_save(cpath, &x.spec, &x.cfg, &x.st, &e), DP_EINTERNAL);
     ck_assert_ptr_nonnull(strstr(e.msg, "not a permutation"));
-    x.st.perm[1] = x.st.perm[2] ^ x.st.perm[0] ^ x.st.perm[2]; /* still a duplicate */
+    x.st.perm[1] = keep;
     x.st.n_params--;
     ck_assert_int_eq(dp_ckpt_save(cpath, &x.spec, &x.cfg, &x.st, &e), DP_EINTERNAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "parameters"));
+    x.st.n_params++;
+    x.st.epoch = 0;
+    ck_assert_int_eq(dp_ckpt_save(cpath, &x.spec, &x.cfg, &x.st, &e), DP_EINTERNAL);
     ck_assert_int_eq(count_dir_entries(tdir, NULL), 0);
+    x.st.epoch = 1;
+    save_fixture(cpath, &x);   /* the repaired state saves */
+    expect_ckpt_exact(cpath, &x);
     free_fixture(&x);
 }
 END_TEST

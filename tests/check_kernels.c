@@ -126,6 +126,21 @@ START_TEST(gemm_300_and_accumulate)
 }
 END_TEST
 
+/* Short shards (the nt path that reads W in place for M ≤ 16: even/odd K, the K limit, a
+ * partial last tile of W rows) in every form. */
+START_TEST(gemm_short_shards)
+{
+    if (!use_path(_i)) return;
+    static const size_t ms[] = {2, 5, 8, 9, 12, 16}, ns[] = {16, 17, 31, 300},
+                        ks[] = {1, 2, 7, 128, 512, 513};
+    int acc = 0;
+    for (int form = 0; form < 3; form++)
+        for (size_t a = 0; a < 6; a++)
+            for (size_t b = 0; b < 4; b++)
+                for (size_t c = 0; c < 6; c++) gemm_case(form, ms[a], ns[b], ks[c], acc ^= 1);
+}
+END_TEST
+
 /* The shapes of a 784-256-128-10 network at shard sizes 1, 8, 64, 255. */
 START_TEST(gemm_layer_shapes)
 {
@@ -344,6 +359,7 @@ static Suite *kernels_suite(void)
     tcase_set_timeout(g, 600);
     tcase_add_loop_test(g, gemm_odd_shapes, 0, NPATHS);
     tcase_add_loop_test(g, gemm_300_and_accumulate, 0, NPATHS);
+    tcase_add_loop_test(g, gemm_short_shards, 0, NPATHS);
     tcase_add_loop_test(g, gemm_layer_shapes, 0, NPATHS);
     tcase_add_loop_test(g, gemm_degenerate, 0, NPATHS);
     tcase_add_loop_test(g, gemm_alignment_independent, 0, NPATHS);

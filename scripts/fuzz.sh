@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (tests/fuzz/fuzz_*.c) against an ASan+UBSan, coverage-
+# instrumented copy of the library under build/fuzz/, seeds the corpora, runs each harness
+# for SECONDS and copies every crash input to tests/fuzz/regressions/<harness>/.
+#
+# Usage: scripts/fuzz.sh [SECONDS]   (default $FUZZ_SECONDS, else 60; 20 is the CI smoke run)
+# Env:   FUZZ_CC (clang), FUZZ_HARNESSES ("idx_raw idx_gz csv ckpt flags"), FUZZ_JOBS (2)
+# Prints "harness: N execs, M new units, K crashes" per harness; exits 1 if any crashed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUN_SECONDS=${1:-${FUZZ_SECONDS:-60}}
+CC=${FUZZ_CC:-clang}
+JOBS=${FUZZ_JOBS:-2}
+HARNESSES=${FUZZ_HARNESSES:-"idx_raw idx_gz csv ckpt flags"}
+OUT=build/fuzz
+REGRESSIONS=tests/fuzz/regressions
+
+case $RUN_SECONDS in '' | *[!0-9]*) echo "fuzz: SECONDS must be a whole number, got '$RUN_SECONDS'" >&2; exit 64 ;; esac
+command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (libFuzzer needs clang)" >&2; exit 69; }
+
+PKG_CFLAGS=$(pkg-config --cflags hwloc zlib 2>/dev/null || true)
+PKG_LIBS=$(pkg-config --libs hwloc zlib 2>/dev/null || echo "-lhwloc -lz")
+BASE="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fopenmp -pthread -Iinclude -Isrc $PKG_CFLAGS"
+# The library gets coverage instrumentation (fuzzer-no-link) but not libFuzzer's main, so the
+# fuzzer is guided by the loaders' branches, not only by the harness's.
+LIB_SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
+BIN_SAN="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+export BASE LIB_SAN CC OUT
+
+# ---- build ----
+mkdir -p "$OUT/obj" "$OUT/bin"
+stamp="$CC $BASE $LIB_SAN"
+[ "$(cat "$OUT/obj/flags" 2>/dev/null)" = "$stamp" ] || { rm -f "$OUT"/obj/*.o; echo "$stamp" > "$OUT/obj/flags"; }
+newest_header=$(stat -c %Y src/*.h include/*.h | sort -n | tail -1)
+stale=()
+for src in src/*.c; do
+    case $src in src/cli*.c) continue ;; esac
+    obj=$OUT/obj/$(basename "${src%.c}").o
+    if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ "$(stat -c %Y "$obj")" -lt "$newest_header" ]; then
+        stale+=("$src")
+    fi
+done
+compile_one() {
+    local src=$1 isa=""
+    case $src in
+        *_avx512.c) isa="-mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma -mavx2" ;;
+        *_avx2.c) isa="-mavx2 -mfma" ;;
+    esac
+    # shellcheck disable=SC2086 # flag lists are meant to split
+    $CC $BASE $LIB_SAN -Wall -Wextra $isa -c "$src" -o "$OUT/obj/$(basename "${src%.c}").o"
+}
+export -f compile_one
+if [ ${#stale[@]} -gt 0 ]; then
+    echo "fuzz: compiling ${#stale[@]} library sources with $CC ($LIB_SAN)"
+    printf '%s\n' "${stale[@]}" | xargs -P "$JOBS" -I{} bash -c 'compile_one "$1"' _ {}
+fi
+lib=$OUT/libdpmlp-fuzz.a
+objs=()
+for src in src/*.c; do
+    case $src in src/cli*.c) continue ;; esac
+    objs+=("$OUT/obj/$(basename "${src%.c}").o")
+done
+if [ ! -e "$lib" ] || [ ${#stale[@]} -gt 0 ]; then rm -f "$lib"; ar rcs "$lib" "${objs[@]}"; fi
+for h in $HARNESSES; do
+    src=tests/fuzz/fuzz_$h.c bin=$OUT/bin/fuzz_$h
+    [ -f "$src" ] || { echo "fuzz: no harness $src" >&2; exit 64; }
+    if [ ! -e "$bin" ] || [ "$lib" -nt "$bin" ] || [ "$src" -nt "$bin" ] ||
+        [ tests/fuzz/fuzz_targets.h -nt "$bin" ] || [ tests/fuzz/fuzz_harness.h -nt "$bin" ]; then
+        # shellcheck disable=SC2086
+        $CC $BASE $BIN_SAN -Wall -Wextra -Werror "$src" "$lib" -o "$bin" $PKG_LIBS -lm
+    fi
+done
+
+# ---- corpora ----
+scripts/fuzz-corpus.sh "$OUT" >/dev/null
+
+# ---- run ----
+# Leaks count as crashes; UBSan already aborts (-fno-sanitize-recover), with a stack.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+mkdir -p "$OUT/logs"
+total_crashes=0
+summary=()
+for h in $HARNESSES; do
+    corpus=$OUT/corpus/$h art=$OUT/artifacts/$h log=$OUT/logs/$h.log
+    rm -rf "$art"
+    mkdir -p "$art"
+    dict=()
+    [ -f "$OUT/dict/$h.dict" ] && dict=(-dict="$OUT/dict/$h.dict")
+    set +e
+    "$OUT/bin/fuzz_$h" -max_total_time="$RUN_SECONDS" -rss_limit_mb=2048 -timeout=10 \
+        -print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" "$corpus" > "$log" 2>&1
+    rc=$?
+    set -e
+    execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -1)
+    [ -n "$execs" ] || execs=$(sed -n 's/^Done \([0-9]*\) runs in .*/\1/p' "$log" | tail -1)
+    newu=$(sed -n 's/^stat::new_units_added: *\([0-9]*\).*/\1/p' "$log" | tail -1)
+    found=()
+    for f in "$art"/crash-* "$art"/leak-* "$art"/timeout-* "$art"/oom-*; do
+        [ -e "$f" ] && found+=("$f")
+    done
+    crashes=${#found[@]}
+    # A harness that died without leaving an input (it failed to start, or was killed) is a
+    # failure too; its log says why.
+    [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
+    line="$h: ${execs:-0} execs, ${newu:-0} new units, $crashes crashes"
+    echo "$line"
+    summary+=("$line")
+    if [ "$crashes" -gt 0 ]; then
+        total_crashes=$((total_crashes + crashes))
+        echo "  libFuzzer exit $rc; log: $log"
+        grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|contract violated|SUMMARY' "$log" |
+            sed 's/^/  /' || true
+        if [ ${#found[@]} -gt 0 ]; then
+            mkdir -p "$REGRESSIONS/$h"
+            for f in "${found[@]}"; do
+                cp "$f" "$REGRESSIONS/$h/"
+                echo "  saved $REGRESSIONS/$h/$(basename "$f") (replay: $OUT/bin/fuzz_$h $f)"
+            done
+        fi
+    fi
+done
+echo "fuzz: ${RUN_SECONDS}s per harness; $total_crashes crashes"
+[ "$total_crashes" -eq 0 ]
