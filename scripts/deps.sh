@@ -13,6 +13,8 @@ packages=(
     dataset-fashion-mnist           # the default training data
     gzip python3                    # the end-to-end tests generate their inputs with these
     gnuplot-nox                     # scripts/scaling.sh and scripts/plot-log.sh draw PNGs
+    libopenmpi-dev openmpi-bin      # make MPI=1 and the MPI tests (mpirun on this machine)
+    libclang-rt-14-dev              # libFuzzer and sanitizer runtimes for clang (make fuzz)
 )
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch)
 

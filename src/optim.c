@@ -22,6 +22,7 @@ int dp_optim_moments(dp_optim_kind kind)
     return kind == DP_OPT_ADAM ? 2 : kind == DP_OPT_MOMENTUM ? 1 : 0;
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void dp_optim_apply(const dp_optim_step *s, float *restrict params, const float *restrict g,
                     float *restrict m1, float *restrict m2, size_t n)
 {
