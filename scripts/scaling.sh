@@ -172,6 +172,8 @@ bind0=${BIND_LIST[0]}
 red0=${RED_LIST[0]}
 tmax=0
 for t in "${T_LIST[@]}"; do [ "$t" -gt "$tmax" ] && tmax=$t; done
+[[ ,$threads, == *,1,* ]] ||
+    echo "$me: warning: --threads has no 1: speedup and efficiency will be nan (no 1-thread baseline)" >&2
 
 mkdir -p "$out/runs" || die 73 "cannot create '$out/runs'"
 rm -f "$out"/runs/*.jsonl "$out"/*.dat "$out"/*.png "$out"/{scaling.csv,plan.csv,vars.gp,gnuplot.log}

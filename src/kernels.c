@@ -251,6 +251,7 @@ enum { PORT_NC = 512 };
 static void port_gemm(size_t M, size_t N, size_t K, const float *A, size_t rs, size_t cs,
                       const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
 {
+    if (M == 0 || N == 0) return;
     for (size_t i = 0; i < M; i++)
         if (!accumulate)
             for (size_t j = 0; j < N; j++) C[i * ldc + j] = 0.0f;
@@ -290,6 +291,7 @@ enum { PORT_KC = 128, PORT_NB = 64 };
 static void port_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda,
                          const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
 {
+    if (M == 0 || N == 0) return;
     float P[PORT_KC * PORT_NB];
     for (size_t i = 0; i < M; i++)
         if (!accumulate)

@@ -628,6 +628,19 @@ void dp_topo_report(const dp_topo *t, const dp_plan *plan, FILE *out)
         fprintf(out, "worker %d -> PU %d (%s, package %d%s)%s\n", i, s->pu_os, core, s->package,
                 numa, s->oversub ? " oversubscribed" : s->smt_sibling ? " hyperthread" : "");
     }
+    /* Workers allocate and first-touch their own buffers after pinning (DESIGN.md: pin, then
+     * touch), so Linux's first-touch policy puts each worker's memory on its NUMA node. */
+    fprintf(out, "memory: each worker first-touches its workspace and gradient block after "
+                 "pinning:");
+    for (int i = 0; i < plan->n_workers; i++) {
+        const dp_slot *s = &plan->slots[i];
+        if (s->pu_os < 0 || s->numa < 0)
+            fprintf(out, "%s worker %d -> %s", i ? "," : "", i,
+                    s->pu_os < 0 ? "wherever it runs first" : "its node");
+        else
+            fprintf(out, "%s worker %d -> NUMA %d", i ? "," : "", i, s->numa);
+    }
+    fputc('\n', out);
 }
 
 void dp_plan_summary(const dp_plan *plan, char *buf, size_t len)

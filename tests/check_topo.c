@@ -347,6 +347,8 @@ START_TEST(test_report_and_summary)
     ck_assert_msg(strstr(r, "worker 0 -> PU 0 (core 0, package 0, NUMA 0)\n"), "%s", r);
     ck_assert_msg(strstr(r, "worker 1 -> PU 32 (core 16, package 1, NUMA 2)\n"), "%s", r);
     ck_assert_msg(strstr(r, "worker 19 -> PU 56 (core 28, package 1, NUMA 3)\n"), "%s", r);
+    ck_assert_msg(strstr(r, "after pinning: worker 0 -> NUMA 0, worker 1 -> NUMA 2,"), "%s", r);
+    ck_assert_msg(strstr(r, ", worker 19 -> NUMA 3\n"), "%s", r);
     free(r);
     dp_plan_free(&p);
     dp_topo_close(t);
