@@ -132,6 +132,7 @@ typedef struct train_output {
     int failed;               /* a log or checkpoint write failed: stop and report */
     dp_error err;
     const char *checkpoint;   /* path, or NULL */
+    const dp_train_config *cfg;
     int checkpoints_written;
 } train_output;
 
@@ -151,9 +152,15 @@ static void on_epoch(void *ctx, const dp_epoch_stats *s)
 {
     train_output *t = ctx;
     if (t->progress) dp_progress_epoch(t->progress, s);
-    char extra[128];
-    snprintf(extra, sizeof extra, "\"ranks\":%d,\"allreduce_s\":%.9g%s", s->ranks,
-             s->allreduce_s, s->partial ? ",\"partial\":true" : "");
+    /* The configuration that produced the line, so a log describes itself. */
+    char extra[384];
+    const dp_train_config *c = t->cfg;
+    snprintf(extra, sizeof extra,
+             "\"ranks\":%d,\"allreduce_s\":%.9g,\"threads\":%d,\"batch\":%d,\"bind\":\"%s\","
+             "\"reduce\":\"%s\",\"team\":\"%s\",\"deterministic\":%s%s",
+             s->ranks, s->allreduce_s, c->threads, c->batch, dp_bind_name(c->bind),
+             dp_reduce_name(c->reduce), c->team_openmp ? "openmp" : "pthreads",
+             c->deterministic ? "true" : "false", s->partial ? ",\"partial\":true" : "");
     if (t->log && !t->failed && dp_log_epoch(t->log, s, extra, &t->err) != DP_OK) {
         t->failed = 1;
         g_stop = 1; /* a run whose log cannot be written is not worth continuing */
@@ -297,6 +304,7 @@ static int train_main(int argc, char **argv, int rank)
     memset(&out, 0, sizeof out);
     out.quiet = cfg.quiet;
     out.checkpoint = ckpt_path;
+    out.cfg = &cfg;
     dp_model *model = NULL;
     if (log_path && dp_log_open(log_path, &out.log, &err) != DP_OK) {
         rc = cli_fail(&err);

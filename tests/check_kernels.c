@@ -259,12 +259,22 @@ START_TEST(act_backward_matches_reference)
             if (ACTS[a] == DP_ACT_SIGMOID)
                 for (size_t i = 0; i < n; i++) y[i] = 0.5f + 0.5f * y[i];
             y[0] = 0.0f;
+            float *d0 = malloc(n * sizeof *d0);
+            ck_assert_ptr_nonnull(d0);
             memcpy(r, dy, n * sizeof *r);
+            memcpy(d0, dy, n * sizeof *d0);
             dp_act_backward(dy, y, n, ACTS[a]);
             dp_ref_act_backward(r, y, n, ACTS[a]);
-            ck_assert_msg(memcmp(dy, r, n * sizeof *r) == 0, "%s act %d count %zu",
-                          dp_kernels_path(), (int)ACTS[a], n);
-            free(y), free(dy), free(r);
+            /* relu and linear are exact; a compiler may fuse 1 − y·y into an FMA in one path
+             * and not another (clang contracts by default), which moves the result by about
+             * one rounding of y·y, relative to dy */
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(fabsf(dy[i] - r[i]) <= 1e-6f * fabsf(r[i]) + 1.2e-7f * fabsf(d0[i]) &&
+                                  (ACTS[a] == DP_ACT_TANH || ACTS[a] == DP_ACT_SIGMOID ||
+                                   memcmp(&dy[i], &r[i], sizeof r[i]) == 0),
+                              "%s act %d count %zu [%zu]: %.9g vs %.9g", dp_kernels_path(),
+                              (int)ACTS[a], n, i, dy[i], r[i]);
+            free(y), free(dy), free(r), free(d0);
         }
 }
 END_TEST

@@ -395,12 +395,24 @@ static inline const char *fz_flags(const uint8_t *data, size_t size)
         if (bad) {
             /* the spec's finding comes first */
         } else if (s == DP_OK) {
-            if (!(cfg.lr > 0.0f) || !isfinite(cfg.lr) || cfg.epochs < 1 || cfg.batch < 1 ||
-                !(cfg.momentum >= 0.0f && cfg.momentum < 1.0f) ||
-                !(cfg.beta1 >= 0.0f && cfg.beta1 < 1.0f) ||
-                !(cfg.beta2 >= 0.0f && cfg.beta2 < 1.0f) || cfg.max_steps < 0 ||
-                (unsigned)cfg.optim > DP_OPT_ADAM || (unsigned)cfg.reduce > DP_REDUCE_TREE)
-                bad = fz_bad("dp_flags_train_config accepted an out-of-range config");
+            /* Name the field (and a value that does not vary between reproducers), so a
+             * repeat of a known violation can be told from a new one. */
+            if (!(cfg.lr > 0.0f) || !isfinite(cfg.lr))
+                bad = fz_bad("dp_flags_train_config accepted lr %s (want > 0, finite)",
+                             cfg.lr == 0.0f ? "0" : "<= 0 or not finite");
+            else if (cfg.epochs < 1 || cfg.batch < 1 || cfg.max_steps < 0)
+                bad = fz_bad("dp_flags_train_config accepted epochs %d, batch %d, steps %ld",
+                             cfg.epochs, cfg.batch, cfg.max_steps);
+            else if (!(cfg.momentum >= 0.0f && cfg.momentum < 1.0f) ||
+                     !(cfg.beta1 >= 0.0f && cfg.beta1 < 1.0f) ||
+                     !(cfg.beta2 >= 0.0f && cfg.beta2 < 1.0f))
+                bad = fz_bad("dp_flags_train_config accepted momentum/beta outside [0, 1)");
+            else if (!(cfg.weight_decay >= 0.0f) || !isfinite(cfg.weight_decay))
+                bad = fz_bad("dp_flags_train_config accepted a negative or non-finite "
+                             "weight decay");
+            else if ((unsigned)cfg.optim > DP_OPT_ADAM || (unsigned)cfg.reduce > DP_REDUCE_TREE)
+                bad = fz_bad("dp_flags_train_config returned an optimizer/reduce code out of "
+                             "range");
         } else {
             bad = fz_check_failure(s, &e, DP_EUSAGE, NULL);
         }
