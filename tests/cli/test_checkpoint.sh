@@ -8,10 +8,7 @@ DPMLP=${DPMLP:-build/dpmlp}
 tmp=$(mktemp -d)
 bg_pid=
 trap '[ -n "$bg_pid" ] && kill -9 "$bg_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. "$(dirname "$0")/lib.sh"
 finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
 
 if ! "$DPMLP" train --help 2>/dev/null | grep -q -- '--resume'; then

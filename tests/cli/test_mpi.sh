@@ -12,9 +12,7 @@
 set -u
 
 DPMLP=${DPMLP:-build/dpmlp}
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/lib.sh"
 finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
 skip() { echo "mpi: skipped ($1)"; finish; }
 

@@ -6,10 +6,7 @@ set -u
 DPMLP=${DPMLP:-build/dpmlp}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 # Three Gaussian blobs in 4 dimensions: 600 training rows with a header, 300 test rows.
 python3 - "$tmp" <<'EOF'

@@ -1,0 +1,7 @@
+# Shared by the end-to-end scripts (sourced, not run): pass/fail bookkeeping and the closing
+# "N passed, M failed" line that the test runner and CI read.
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
