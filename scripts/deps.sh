@@ -16,7 +16,7 @@ packages=(
     libopenmpi-dev openmpi-bin      # make MPI=1 and the MPI tests (mpirun on this machine)
     libclang-rt-14-dev              # libFuzzer and sanitizer runtimes for clang (make fuzz)
 )
-[ "${1:-}" = "--bench" ] && packages+=(python3-torch)
+[ "${1:-}" = "--bench" ] && packages+=(python3-torch libopenblas0 time)
 
 missing=()
 for p in "${packages[@]}"; do

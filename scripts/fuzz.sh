@@ -102,7 +102,7 @@ known_match() {
 total_crashes=0
 for h in $HARNESSES; do
     corpus=$OUT/corpus/$h art=$OUT/artifacts/$h
-    rm -rf "$art" "$OUT/logs/$h".*.log
+    rm -rf "$art" "$OUT/logs/$h".*.log "$OUT/logs/$h.log"
     mkdir -p "$art"
     dict=()
     [ -f "$OUT/dict/$h.dict" ] && dict=(-dict="$OUT/dict/$h.dict")

@@ -7,10 +7,7 @@ set -u
 DPMLP=${DPMLP:-build/dpmlp}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. "$(dirname "$0")/lib.sh"
 
 cols=threads,batch,dpmlp_samples_per_sec,dpmlp_gflops,peak_gflops,dpmlp_pct_peak,torch_samples_per_sec,dpmlp_over_torch,dpmlp_rss_mib,torch_rss_mib,dpmlp_speedup,torch_speedup
 
