@@ -36,6 +36,7 @@ typedef enum dp_reduce { DP_REDUCE_SEGMENTED, DP_REDUCE_SERIAL, DP_REDUCE_TREE }
 
 #define DP_MAX_SIZES 32       /* layer sizes incl. input and output: up to 31 weight layers */
 #define DP_MAX_WIDTH 1048576  /* widest layer we accept from flags or files */
+#define DP_MAX_THREADS 4096   /* most workers per process we accept from flags or files */
 
 /* The model's meaning: sizes from input to output, hidden activation, loss (which fixes the
  * output activation: xent→softmax, bce→sigmoid, mse/mae→linear). */

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,7 +173,8 @@ static const char *save_check(const dp_spec *spec, const dp_train_config *cfg,
     if (dp_ckio_spec_check(ns, sizes, (long)spec->hidden, (long)spec->loss, why, why_len))
         return why;
     if ((unsigned)cfg->optim > DP_OPT_ADAM || (unsigned)cfg->reduce > DP_REDUCE_TREE ||
-        cfg->epochs < 1 || cfg->batch < 1 || cfg->threads < 1) {
+        cfg->epochs < 1 || cfg->batch < 1 || cfg->threads < 1 ||
+        cfg->threads > DP_MAX_THREADS) {
         snprintf(why, why_len, "config out of range (optim %d, reduce %d, epochs %d, batch %d, "
                  "threads %d)", (int)cfg->optim, (int)cfg->reduce, cfg->epochs, cfg->batch,
                  cfg->threads);
@@ -385,9 +387,26 @@ dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
         FAIL("%s: n_moments is %u but optimizer %s keeps %d moment arrays", path, nm,
              optim_name(optim), expected_moments(optim));
     if (epochs < 1 || epochs > INT_MAX || batch < 1 || batch > INT_MAX || threads < 1 ||
-        threads > INT_MAX)
-        FAIL("%s: config out of range: epochs %u, batch %u, threads %u (each 1..%d)", path,
-             epochs, batch, threads, INT_MAX);
+        threads > DP_MAX_THREADS)
+        FAIL("%s: config out of range: epochs %u, batch %u (each 1..%d), threads %u (1..%d)",
+             path, epochs, batch, INT_MAX, threads, DP_MAX_THREADS);
+    {
+        /* lr, momentum, weight decay, beta1, beta2, eps: the ranges the flags enforce. */
+        static const char *const names[6] = {"lr", "momentum", "weight_decay", "beta1", "beta2",
+                                             "eps"};
+        for (int i = 0; i < 6; i++) {
+            float v = dp_bits_float(dp_get_u32(c + 4 + 4 * i));
+            int ok = isfinite(v) && (i == 0 || i == 5 ? v > 0.0f
+                                     : i == 2         ? v >= 0.0f
+                                                      : v >= 0.0f && v < 1.0f);
+            if (!ok) FAIL("%s: config %s is %g, out of range", path, names[i], (double)v);
+        }
+    }
+    {
+        dp_error spec_err;
+        if (dp_spec_validate(&sp, &spec_err) != DP_OK)
+            FAIL("%s: invalid model in checkpoint: %s", path, spec_err.msg);
+    }
     uint32_t epoch = dp_get_u32(s);
     uint64_t next_step = dp_get_u64(s + 4), global_step = dp_get_u64(s + 12);
     uint64_t epoch_samples = dp_get_u64(s + 36), epoch_steps = dp_get_u64(s + 44);

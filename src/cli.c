@@ -39,7 +39,7 @@ int cli_threads(const char *cmd, const dp_opts *o, char *why, size_t len)
     if (v) {
         long t;
         dp_error err;
-        cli_check(cmd, dp_flag_long("threads", v, 1, 4096, &t, &err), &err);
+        cli_check(cmd, dp_flag_long("threads", v, 1, DP_MAX_THREADS, &t, &err), &err);
         snprintf(why, len, "--threads");
         return (int)t;
     }

@@ -106,10 +106,12 @@ dp_status dp_flag_float(const char *flag, const char *s, double lo, int lo_open,
     double v = strtod(s, &end);
     if (end == s || *end || errno || !isfinite(v))
         return dp_fail(err, DP_EUSAGE, "--%s '%.60s' is not a number", flag, s);
-    if ((lo_open ? v <= lo : v < lo) || v > hi)
+    /* Checked after narrowing: 1e-50 is > 0 as a double but 0 as a float. */
+    float f = (float)v;
+    if ((lo_open ? !(f > lo) : f < lo) || f > hi)
         return dp_fail(err, DP_EUSAGE, "--%s %.60s out of range (%s%g .. %g)", flag, s,
                        lo_open ? ">" : "", lo, hi);
-    *out = (float)v;
+    *out = f;
     return DP_OK;
 }
 

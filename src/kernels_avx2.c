@@ -69,8 +69,9 @@ INLINE void stv(float *p, __m256 x, int last, __m256i m)
  * acol = 0: a(i,k) = a[i·sa + k] (nn, nt); acol = 1: a(i,k) = a[k·sa + i] (tn). */
 INLINE void ukr(const int mr, const int nv, const int acol, const int masked, size_t K,
                 const float *a, size_t sa, const float *b, size_t ldb, float *c, size_t ldc,
-                __m256i m, int accumulate)
+                size_t nlast, int accumulate)
 {
+    const __m256i m = tail_mask(nlast);
     FOR_ROWS(ACC_DECL)
     FOR_ROWS(ACC_LOAD)
     if (acol) {
@@ -92,13 +93,13 @@ INLINE void ukr(const int mr, const int nv, const int acol, const int masked, si
 }
 
 typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb, float *c,
-                       size_t ldc, __m256i m, int accumulate);
+                       size_t ldc, size_t nlast, int accumulate);
 
 #define UKR_ONE(NAME, R, V, ACOL, MASKED)                                                  \
     static void NAME(size_t K, const float *a, size_t sa, const float *b, size_t ldb,      \
-                     float *c, size_t ldc, __m256i m, int acc)                             \
+                     float *c, size_t ldc, size_t nlast, int acc)                          \
     {                                                                                      \
-        ukr(R, V, ACOL, MASKED, K, a, sa, b, ldb, c, ldc, m, acc);                        \
+        ukr(R, V, ACOL, MASKED, K, a, sa, b, ldb, c, ldc, nlast, acc);                    \
     }
 #define UKR_DEF(R, V)                                                                      \
     UKR_ONE(ukr_r##R##_##V, R, V, 0, 0)                                                    \
@@ -120,12 +121,12 @@ static void drive(int acol, size_t M, size_t N, size_t K, const float *A, size_t
         size_t nr = min_sz(NR, N - j0);
         size_t nv = (nr + 7) / 8;
         int masked = nr % 8 != 0;
-        __m256i m = tail_mask(nr - 8 * (nv - 1));
+        size_t nlast = nr - 8 * (nv - 1); /* columns in the last vector */
         for (size_t i0 = 0; i0 < M; i0 += MR) {
             size_t mr = min_sz(MR, M - i0);
             const float *a = acol ? A + i0 : A + i0 * lda;
             ukr_tab[acol][masked][mr - 1][nv - 1](K, a, lda, B + j0, ldb, C + i0 * ldc + j0, ldc,
-                                                  m, accumulate);
+                                                  nlast, accumulate);
         }
     }
 }
@@ -198,14 +199,15 @@ static void gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, co
         size_t nr = min_sz(NR, N - j0);
         size_t nv = (nr + 7) / 8;
         int masked = nr % 8 != 0;
-        __m256i m = tail_mask(nr - 8 * (nv - 1));
+        size_t nlast = nr - 8 * (nv - 1); /* columns in the last vector */
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
             pack_bt(P, B + j0 * ldb + k0, ldb, nr, kc);
             for (size_t i0 = 0; i0 < M; i0 += MR) {
                 size_t mr = min_sz(MR, M - i0);
                 ukr_tab[0][masked][mr - 1][nv - 1](kc, A + i0 * lda + k0, lda, P, NR,
-                                                   C + i0 * ldc + j0, ldc, m, accumulate || k0 > 0);
+                                                   C + i0 * ldc + j0, ldc, nlast,
+                                                   accumulate || k0 > 0);
             }
         }
     }

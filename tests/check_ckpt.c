@@ -793,7 +793,7 @@ START_TEST(ckpt_round_trip_each_optimizer)
     memset(&r, 0, sizeof r);
     r.n_sizes = 4;
     r.sizes[0] = 100, r.sizes[1] = 150, r.sizes[2] = 30, r.sizes[3] = 1;
-    r.hidden = DP_ACT_LINEAR;
+    r.hidden = DP_ACT_SIGMOID;
     r.loss = DP_LOSS_MAE;
     ck_fixture x;
     make_fixture(&x, &r, DP_OPT_ADAM, 100000, 5);
