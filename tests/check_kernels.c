@@ -10,6 +10,10 @@
 
 #include "kernels.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 static const char *const PATHS[] = {"portable", "avx2", "avx512"};
 enum { NPATHS = 3 };
 
@@ -200,6 +204,44 @@ START_TEST(gemm_alignment_independent)
 }
 END_TEST
 
+/* 1 when the upper halves of ymm/zmm 0–15 are live (XINUSE bits 2 and 6), 0 when clean, −1
+ * when the CPU cannot tell (no XGETBV with ECX = 1). */
+static int upper_state_dirty(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(0xD, 1, &eax, &ebx, &ecx, &edx) || !(eax & 4u)) return -1;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(1u));
+    (void)hi;
+    return (lo & ((1u << 2) | (1u << 6))) != 0;
+#else
+    return -1;
+#endif
+}
+
+/* A vector kernel must return with vzeroupper done: dirty upper state makes the caller's
+ * baseline SSE code (loss, optimizer, the portable path) several times slower. */
+START_TEST(vector_state_clean_on_return)
+{
+    if (!use_path(_i) || upper_state_dirty() < 0) return;
+    float *A = mat(20, 40, 40), *B = mat(40, 40, 40), *C = mat(20, 40, 40);
+    for (int form = 0; form < 3; form++) {
+        FAST[form](17, 19, 13, A, 40, B, 40, C, 40, form & 1);
+        ck_assert_msg(!upper_state_dirty(), "%s %s leaves upper state", dp_kernels_path(), FORM[form]);
+        FAST[form](5, 40, 20, A, 40, B, 40, C, 40, 0);
+        ck_assert_msg(!upper_state_dirty(), "%s %s leaves upper state", dp_kernels_path(), FORM[form]);
+    }
+    dp_bias_act_forward(C, B, 3, 40, DP_ACT_RELU);
+    ck_assert(!upper_state_dirty());
+    dp_act_backward(C, A, 100, DP_ACT_TANH);
+    ck_assert(!upper_state_dirty());
+    dp_colsum(B, C, 3, 40, 1);
+    ck_assert(!upper_state_dirty());
+    free(A), free(B), free(C);
+}
+END_TEST
+
 static const dp_act ACTS[] = {DP_ACT_RELU, DP_ACT_SIGMOID, DP_ACT_TANH, DP_ACT_LINEAR, DP_ACT_SOFTMAX};
 
 START_TEST(bias_act_matches_reference)
@@ -373,6 +415,7 @@ static Suite *kernels_suite(void)
     tcase_add_loop_test(g, gemm_layer_shapes, 0, NPATHS);
     tcase_add_loop_test(g, gemm_degenerate, 0, NPATHS);
     tcase_add_loop_test(g, gemm_alignment_independent, 0, NPATHS);
+    tcase_add_loop_test(g, vector_state_clean_on_return, 0, NPATHS);
     suite_add_tcase(s, g);
 
     TCase *e = tcase_create("elementwise");
