@@ -3,6 +3,9 @@
 #include "optim.h"
 
 #include <math.h>
+#include <string.h>
+
+#include "kernels.h"
 
 void dp_optim_prepare(dp_optim_step *s, const dp_train_config *cfg, long step)
 {
@@ -22,9 +25,9 @@ int dp_optim_moments(dp_optim_kind kind)
     return kind == DP_OPT_ADAM ? 2 : kind == DP_OPT_MOMENTUM ? 1 : 0;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void dp_optim_apply(const dp_optim_step *s, float *restrict params, const float *restrict g,
-                    float *restrict m1, float *restrict m2, size_t n)
+static inline __attribute__((always_inline)) void
+apply_body(const dp_optim_step *s, float *restrict params, const float *restrict g,
+           float *restrict m1, float *restrict m2, size_t n)
 {
     const float lr = s->lr, wd = s->weight_decay;
     switch (s->kind) {
@@ -54,4 +57,38 @@ void dp_optim_apply(const dp_optim_step *s, float *restrict params, const float 
         break;
     }
     }
+}
+
+/* The same loops compiled for wider vector units, picked with the kernels' path (so
+ * DPMLP_KERNELS=portable covers these too). */
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512vl,fma"))) static void
+apply_avx512(const dp_optim_step *s, float *params, const float *g, float *m1, float *m2,
+             size_t n)
+{
+    apply_body(s, params, g, m1, m2, n);
+}
+
+__attribute__((target("avx2,fma"))) static void
+apply_avx2(const dp_optim_step *s, float *params, const float *g, float *m1, float *m2, size_t n)
+{
+    apply_body(s, params, g, m1, m2, n);
+}
+#endif
+
+void dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float *m1, float *m2,
+                    size_t n)
+{
+#if defined(__x86_64__)
+    const char *path = dp_kernels_path();
+    if (path[0] == 'a' && !strcmp(path, "avx512")) {
+        apply_avx512(s, params, g, m1, m2, n);
+        return;
+    }
+    if (path[0] == 'a' && !strcmp(path, "avx2")) {
+        apply_avx2(s, params, g, m1, m2, n);
+        return;
+    }
+#endif
+    apply_body(s, params, g, m1, m2, n);
 }
