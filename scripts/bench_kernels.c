@@ -1,7 +1,7 @@
 /* GEMM throughput of the kernel paths on the shapes of a 784-256-128-10 MLP, single thread:
  * forward nn(m, out, in), input gradient nt(m, in, out), weight gradient tn(in, out, m).
- * Build: gcc -O3 -Iinclude -Isrc scripts/bench_kernels.c build/libdpmlp.a -lm -pthread (or the
- * kernel sources, avx files with their -m flags). Usage: bench_kernels [path ...]
+ * Build (after make): gcc -O3 -Iinclude -Isrc scripts/bench_kernels.c build/libdpmlp.a -lm -pthread
+ *   -o build/bench_kernels;  run: build/bench_kernels [avx512|avx2|portable ...] (default all).
  * With -DDP_BENCH_CBLAS and -lopenblas, the path name "cblas" times cblas_sgemm on the same
  * shapes (run with OPENBLAS_NUM_THREADS=1) for comparison. */
 #include <stdio.h>

@@ -132,14 +132,14 @@ static void drive(int acol, size_t M, size_t N, size_t K, const float *A, size_t
 }
 
 /* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in) */
-static void gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+static void gemm_nn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
     drive(0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 /* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows) */
-static void gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
     drive(1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
@@ -186,7 +186,7 @@ static void pack_bt(float *P, const float *B, size_t ldb, size_t nr, size_t kc)
 
 /* dX[M×N] (+)= dY[M×K] · W[N×K]ᵀ  (input gradient: M = shard rows, N = in, K = out). Bᵀ is
  * packed KC × NR at a time; k blocks are summed in order, so blocking changes no bits. */
-static void gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
     if (M == 0 || N == 0) return;
@@ -216,7 +216,7 @@ static void gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, co
 /* ---------------------------------------------------------------- element-wise */
 
 /* y[m×n] := act(y + b); relu and bias-only vectorized, sigmoid/tanh via the shared libm code. */
-static void bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+static void bias_act_forward_body(float *y, const float *b, size_t m, size_t n, dp_act act)
 {
     if (act == DP_ACT_SIGMOID || act == DP_ACT_TANH) {
         dp_portable_bias_act_forward(y, b, m, n, act);
@@ -239,7 +239,7 @@ static void bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_ac
 }
 
 /* dy[count] *= act'(through y), same formulas and rounding as the reference. */
-static void act_backward(float *dy, const float *y, size_t count, dp_act act)
+static void act_backward_body(float *dy, const float *y, size_t count, dp_act act)
 {
     if (act != DP_ACT_RELU && act != DP_ACT_SIGMOID && act != DP_ACT_TANH) return;
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
@@ -258,7 +258,7 @@ static void act_backward(float *dy, const float *y, size_t count, dp_act act)
 }
 
 /* db[n] (+)= column sums of dy[m×n], each summed in row order (bitwise equal to portable). */
-static void colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
+static void colsum_body(float *db, const float *dy, size_t m, size_t n, int accumulate)
 {
     size_t j = 0;
     for (; j + 32 <= n; j += 32) {
@@ -275,6 +275,39 @@ static void colsum(float *db, const float *dy, size_t m, size_t n, int accumulat
         for (size_t i = 0; i < m; i++) s += dy[i * n + j];
         db[j] = s;
     }
+}
+
+/* ---------------------------------------------------------------- entry points
+ * Each ends with vzeroupper, also in builds where the compiler would not insert it (GCC at
+ * -O0/-O1): dirty upper register halves make the caller's baseline SSE code several times
+ * slower on the next instructions it runs. */
+#define ENTRY_GEMM(name)                                                                   \
+    static void name(size_t M, size_t N, size_t K, const float *A, size_t lda,            \
+                     const float *B, size_t ldb, float *C, size_t ldc, int accumulate)     \
+    {                                                                                      \
+        name##_body(M, N, K, A, lda, B, ldb, C, ldc, accumulate);                          \
+        _mm256_zeroupper();                                                                \
+    }
+ENTRY_GEMM(gemm_nn)
+ENTRY_GEMM(gemm_nt)
+ENTRY_GEMM(gemm_tn)
+
+static void bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+{
+    bias_act_forward_body(y, b, m, n, act);
+    _mm256_zeroupper();
+}
+
+static void act_backward(float *dy, const float *y, size_t count, dp_act act)
+{
+    act_backward_body(dy, y, count, act);
+    _mm256_zeroupper();
+}
+
+static void colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
+{
+    colsum_body(db, dy, m, n, accumulate);
+    _mm256_zeroupper();
 }
 
 const dp_kernel_ops dp_kernels_avx2_ops = {

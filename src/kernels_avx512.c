@@ -133,14 +133,14 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
 }
 
 /* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in) */
-static void gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+static void gemm_nn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
     drive(ukr_row, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 /* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows) */
-static void gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
     drive(ukr_col, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
@@ -283,7 +283,7 @@ static void gemm_nt_small(size_t M, size_t N, size_t K, const float *A, size_t l
 /* dX[M×N] (+)= dY[M×K] · W[N×K]ᵀ  (input gradient: M = shard rows, N = in, K = out).
  * Bᵀ is packed KC × NR at a time into a stack panel, then the nn microkernel runs on it;
  * k blocks are summed in order into C, so the result is the unblocked one bit for bit. */
-static void gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
     if (M == 0 || N == 0) return;
@@ -315,7 +315,7 @@ static void gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, co
 /* ---------------------------------------------------------------- element-wise */
 
 /* y[m×n] := act(y + b); relu and bias-only vectorized, sigmoid/tanh via the shared libm code. */
-static void bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+static void bias_act_forward_body(float *y, const float *b, size_t m, size_t n, dp_act act)
 {
     if (act == DP_ACT_SIGMOID || act == DP_ACT_TANH) {
         dp_portable_bias_act_forward(y, b, m, n, act);
@@ -334,7 +334,7 @@ static void bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_ac
 }
 
 /* dy[count] *= act'(through y), same formulas and rounding as the reference. */
-static void act_backward(float *dy, const float *y, size_t count, dp_act act)
+static void act_backward_body(float *dy, const float *y, size_t count, dp_act act)
 {
     if (act != DP_ACT_RELU && act != DP_ACT_SIGMOID && act != DP_ACT_TANH) return;
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
@@ -352,7 +352,7 @@ static void act_backward(float *dy, const float *y, size_t count, dp_act act)
 }
 
 /* db[n] (+)= column sums of dy[m×n], each summed in row order (bitwise equal to portable). */
-static void colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
+static void colsum_body(float *db, const float *dy, size_t m, size_t n, int accumulate)
 {
     for (size_t j = 0; j < n; j += 64) {
         size_t w = min_sz(64, n - j);
@@ -368,6 +368,39 @@ static void colsum(float *db, const float *dy, size_t m, size_t n, int accumulat
                 s[v] = _mm512_add_ps(s[v], _mm512_maskz_loadu_ps(km[v], dy + i * n + j + 16 * v));
         for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(db + j + 16 * v, km[v], s[v]);
     }
+}
+
+/* ---------------------------------------------------------------- entry points
+ * Each ends with vzeroupper, also in builds where the compiler would not insert it (GCC at
+ * -O0/-O1): dirty upper register halves make the caller's baseline SSE code several times
+ * slower on the next instructions it runs. */
+#define ENTRY_GEMM(name)                                                                   \
+    static void name(size_t M, size_t N, size_t K, const float *A, size_t lda,            \
+                     const float *B, size_t ldb, float *C, size_t ldc, int accumulate)     \
+    {                                                                                      \
+        name##_body(M, N, K, A, lda, B, ldb, C, ldc, accumulate);                          \
+        _mm256_zeroupper();                                                                \
+    }
+ENTRY_GEMM(gemm_nn)
+ENTRY_GEMM(gemm_nt)
+ENTRY_GEMM(gemm_tn)
+
+static void bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+{
+    bias_act_forward_body(y, b, m, n, act);
+    _mm256_zeroupper();
+}
+
+static void act_backward(float *dy, const float *y, size_t count, dp_act act)
+{
+    act_backward_body(dy, y, count, act);
+    _mm256_zeroupper();
+}
+
+static void colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
+{
+    colsum_body(db, dy, m, n, accumulate);
+    _mm256_zeroupper();
 }
 
 const dp_kernel_ops dp_kernels_avx512_ops = {
