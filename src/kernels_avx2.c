@@ -277,48 +277,7 @@ static void colsum_body(float *db, const float *dy, size_t m, size_t n, int accu
     }
 }
 
-/* ---------------------------------------------------------------- entry points
- * Each ends with vzeroupper, also in builds where the compiler would not insert it (GCC at
- * -O0/-O1): dirty upper register halves make the caller's baseline SSE code several times
- * slower on the next instructions it runs. */
-#define ENTRY_GEMM(name)                                                                   \
-    static void name(size_t M, size_t N, size_t K, const float *A, size_t lda,            \
-                     const float *B, size_t ldb, float *C, size_t ldc, int accumulate)     \
-    {                                                                                      \
-        name##_body(M, N, K, A, lda, B, ldb, C, ldc, accumulate);                          \
-        _mm256_zeroupper();                                                                \
-    }
-ENTRY_GEMM(gemm_nn)
-ENTRY_GEMM(gemm_nt)
-ENTRY_GEMM(gemm_tn)
-
-static void bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
-{
-    bias_act_forward_body(y, b, m, n, act);
-    _mm256_zeroupper();
-}
-
-static void act_backward(float *dy, const float *y, size_t count, dp_act act)
-{
-    act_backward_body(dy, y, count, act);
-    _mm256_zeroupper();
-}
-
-static void colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
-{
-    colsum_body(db, dy, m, n, accumulate);
-    _mm256_zeroupper();
-}
-
-const dp_kernel_ops dp_kernels_avx2_ops = {
-    .name = "avx2",
-    .gemm_nn = gemm_nn,
-    .gemm_nt = gemm_nt,
-    .gemm_tn = gemm_tn,
-    .bias_act_forward = bias_act_forward,
-    .act_backward = act_backward,
-    .colsum = colsum,
-};
+DP_KERNEL_OPS(dp_kernels_avx2_ops, "avx2")
 
 #else
 /* The compiler was not given the ISA: the path is absent and kernels.c never picks it. */
