@@ -41,7 +41,7 @@ TEST_UTIL_SRC := $(wildcard tests/util/*.c)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:tests/util/%.c=$(BUILD)/obj/tests/util/%.o)
 
 .PHONY: all lib cli tests check check-unit check-cli check-tsan check-asan install uninstall \
-        deps data train xor bench bench-deps fuzz clean help
+        deps data train xor bench bench-kernels bench-deps fuzz clean help
 
 all: $(BUILD)/dpmlp $(BUILD)/libdpmlp.a
 
@@ -53,6 +53,7 @@ help:
 	@echo "make check-tsan the threaded suites under ThreadSanitizer"
 	@echo "make xor        the classic first example: 2-2-1 sigmoid network learns XOR"
 	@echo "make bench      throughput at 1 and 2 threads (samples/s, speedup)"
+	@echo "make bench-kernels  GFLOP/s of each kernel path at the shapes that matter"
 	@echo "make bench-deps python3-torch + OpenBLAS for the PyTorch column of make bench"
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
@@ -137,6 +138,12 @@ xor: all
 
 bench: all
 	scripts/bench.sh $(if $(THREADS),--threads 1$(comma)$(THREADS))
+
+# GFLOP/s of each kernel path at the per-worker shapes of a 784-256-128-10 network.
+bench-kernels: $(BUILD)/libdpmlp.a
+	$(CC) $(CFLAGS) -o $(BUILD)/bench_kernels scripts/bench_kernels.c $(BUILD)/libdpmlp.a \
+	    $(LDFLAGS) $(LDLIBS)
+	$(BUILD)/bench_kernels
 
 # PyTorch (and OpenBLAS, which it needs to be a fair peer) for the side-by-side columns.
 bench-deps:
