@@ -59,6 +59,19 @@ apply_body(const dp_optim_step *s, float *restrict params, const float *restrict
     }
 }
 
+/* out[i] = scale · Σ_u blocks[u][i], u in order 0..n_blocks-1: the reduction's fixed order. */
+static inline __attribute__((always_inline)) void
+sum_body(float *restrict out, float *const *blocks, int n_blocks, size_t n, float scale)
+{
+    const float *b0 = blocks[0];
+    for (size_t i = 0; i < n; i++) out[i] = b0[i];
+    for (int u = 1; u < n_blocks; u++) {
+        const float *restrict g = blocks[u];
+        for (size_t i = 0; i < n; i++) out[i] += g[i];
+    }
+    for (size_t i = 0; i < n; i++) out[i] *= scale;
+}
+
 /* The same loops compiled for wider vector units, picked with the kernels' path (so
  * DPMLP_KERNELS=portable covers these too). */
 #if defined(__x86_64__)
@@ -67,6 +80,18 @@ apply_avx512(const dp_optim_step *s, float *params, const float *g, float *m1, f
              size_t n)
 {
     apply_body(s, params, g, m1, m2, n);
+}
+
+__attribute__((target("avx512f,avx512vl,fma"))) static void
+sum_avx512(float *out, float *const *blocks, int n_blocks, size_t n, float scale)
+{
+    sum_body(out, blocks, n_blocks, n, scale);
+}
+
+__attribute__((target("avx2,fma"))) static void
+sum_avx2(float *out, float *const *blocks, int n_blocks, size_t n, float scale)
+{
+    sum_body(out, blocks, n_blocks, n, scale);
 }
 
 __attribute__((target("avx2,fma"))) static void
@@ -91,4 +116,28 @@ void dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float
     }
 #endif
     apply_body(s, params, g, m1, m2, n);
+}
+
+void dp_optim_sum_blocks(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
+                         float scale)
+{
+    float *shifted[DP_OPTIM_MAX_BLOCKS];
+    float *const *src = blocks;
+    if (offset) {
+        /* Blocks are summed from `offset` on: shift the pointers once, not per element. */
+        for (int u = 0; u < n_blocks; u++) shifted[u] = blocks[u] + offset;
+        src = shifted;
+    }
+#if defined(__x86_64__)
+    const char *path = dp_kernels_path();
+    if (!strcmp(path, "avx512")) {
+        sum_avx512(out, src, n_blocks, n, scale);
+        return;
+    }
+    if (!strcmp(path, "avx2")) {
+        sum_avx2(out, src, n_blocks, n, scale);
+        return;
+    }
+#endif
+    sum_body(out, src, n_blocks, n, scale);
 }

@@ -22,6 +22,15 @@ void dp_optim_prepare(dp_optim_step *s, const dp_train_config *cfg, long step);
 void dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float *m1, float *m2,
                     size_t n);
 
+/* Most blocks one sum takes: worker blocks (threads) or deterministic micro-shards. */
+#define DP_OPTIM_MAX_BLOCKS DP_MAX_THREADS
+
+/* out[0..n) = scale · Σ_{u = 0..n_blocks-1} blocks[u][offset + i], summed in block order: the
+ * reduction's fixed order. Each element is its own sum, so every vector path gives the same
+ * bits. */
+void dp_optim_sum_blocks(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
+                         float scale);
+
 /* How many moment arrays the optimizer keeps (0 sgd, 1 momentum, 2 adam). */
 int dp_optim_moments(dp_optim_kind kind);
 
