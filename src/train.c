@@ -5,9 +5,9 @@
  * batch, so uneven shards, a short last batch and B < T are exact.
  *
  * --deterministic replaces "one block per worker" by "one block per micro-shard": the batch is
- * cut into at most DP_MICRO_SHARDS pieces whose boundaries depend on B only, each piece's
- * gradient lands in its own block, and blocks are summed in piece order — so the bytes of the
- * model do not depend on the thread count.
+ * cut into pieces of max(DP_MICRO_ROWS, B / DP_MICRO_SHARDS) rows, boundaries that depend on
+ * B only; each piece's gradient lands in its own block, and blocks are summed in piece order,
+ * so the bytes of the model do not depend on the thread count.
  *
  * With MPI (R ranks), each rank takes its share of the global batch and splits it over its
  * workers; the workers' segmented sums land in one vector that worker 0 allreduces across
@@ -28,9 +28,11 @@
 
 /* Floats reduced per pass before the optimizer consumes them: 16 KiB stays in L1. */
 #define REDUCE_CHUNK 4096
-/* Micro-shards per batch in deterministic mode: bounds its extra memory to this many
- * gradient blocks, and lets up to this many workers share a batch. */
+/* Deterministic mode: at most this many micro-shards per batch (bounds the extra gradient
+ * blocks and the reduction's reads), each at least DP_MICRO_ROWS rows (a micro-shard's fixed
+ * cost, writing a whole gradient block, must be spread over enough rows). */
 #define DP_MICRO_SHARDS 32
+#define DP_MICRO_ROWS 16
 
 typedef struct train_ctx {
     team_ctx tc;
@@ -537,6 +539,7 @@ dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset
     int n_blocks = T;
     if (cfg->deterministic) {
         c.micro = (c.batch + DP_MICRO_SHARDS - 1) / DP_MICRO_SHARDS;
+        if (c.micro < DP_MICRO_ROWS) c.micro = DP_MICRO_ROWS;
         n_blocks = (int)((c.batch + c.micro - 1) / c.micro);
         c.tc.shard_cap = c.micro;
     } else {

@@ -183,8 +183,9 @@ END_TEST
 
 START_TEST(test_deterministic_same_bytes_for_every_thread_count)
 {
-    /* 61 samples, batch 20 (micro-shards of 1 row) and batch 45 (2 rows, a 16-row last
-     * batch): T = 1, 2, 3, 4, 8 must give the very same bytes. */
+    /* 61 samples: batch 20 (micro-shards of 16 + 4 rows, a 1-row last batch) and batch 45
+     * (16 + 16 + 13 rows, a 16-row last batch): T = 1, 2, 3, 4, 8 — more workers than
+     * micro-shards included — must give the very same bytes. */
     dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_RELU);
     dp_dataset *d = make_data(&spec, 61, 8);
     int batches[] = {20, 45};
