@@ -499,6 +499,13 @@ static dp_topo *open_placement(const dp_train_config *cfg, const dp_train_hooks 
     dp_plan_summary(plan, summary, sizeof summary);
     snprintf(line, sizeof line, "%s (%s)", summary, plan->why);
     report(hooks, line);
+    if (plan->oversubscribed) {
+        snprintf(line, sizeof line,
+                 "warning: %d workers but only %d PUs allowed: oversubscribed workers share "
+                 "a PU and every barrier waits for the descheduled ones (use --threads %d)",
+                 cfg->threads, dp_topo_allowed_pus(topo), dp_topo_allowed_cores(topo));
+        report(hooks, line);
+    }
     return topo;
 }
 
