@@ -26,6 +26,10 @@ modes (--modes)
            count, first --bind policy
   reduce   every --reduce strategy at every thread count (strong batch, first --bind);
            only run when --reduce names two or more strategies
+  ranks    MPI ranks x threads (strong batch): every --ranks count with every --threads
+           count, started with --mpirun and the MPI build (--mpi-dpmlp); the threads are
+           left unbound (--bind none: ranks given the whole machine would stack their
+           threads on the same cores). Only run when --ranks is given.
 
 options
   --layers LIST        model sizes, input to output             [784,256,128,10]
@@ -42,7 +46,10 @@ options
   --reps R             repetitions per point (the median is kept) [3]
   --steps S            optimizer steps per measured run           [200]
   --warmup W           steps of the discarded warm-up run before each point; 0 = none [20]
-  --modes LIST         subset of strong,weak,batch,reduce         [strong,weak,batch,reduce]
+  --modes LIST         subset of strong,weak,batch,reduce,ranks   [strong,weak,batch,reduce,ranks]
+  --ranks LIST         MPI rank counts for the ranks mode, e.g. 1,2 [none: mode skipped]
+  --mpirun CMD         how ranks start [mpirun --allow-run-as-root --oversubscribe --bind-to none]
+  --mpi-dpmlp PATH     dpmlp built with make MPI=1 [\$DPMLP_MPI, else build/mpi/dpmlp]
   --out DIR            output directory (created; existing results are overwritten)
                                                                  [build/scaling]
   --dpmlp PATH         the binary                                 [\$DPMLP, else build/dpmlp]
@@ -50,14 +57,16 @@ options
   -h, --help           this text
 
 output (in DIR)
-  scaling.csv    one row per point: mode,threads,bind,batch,per_thread_batch,reduce,
-                 samples_per_sec,speedup,efficiency,forward_s,backward_s,reduce_s,update_s,
+  scaling.csv    one row per point: mode,ranks,threads,bind,batch,per_thread_batch,reduce,
+                 samples_per_sec,allreduce_s,speedup,efficiency,forward_s,backward_s,reduce_s,update_s,
                  wait_s,step_s,imbalance,gflops,sps_min,sps_max,reps,steps,load1
                  (phase times are worker 0's seconds per optimizer step, medians over reps;
                  wait_s = step_s - the four phases: barrier waits and bookkeeping;
                  load1 = 1-minute load average before the point: a busy machine shows here)
                  speedup = samples_per_sec / that of the 1-thread point of the same mode, bind,
-                 reduce and batch (per-thread batch for weak); efficiency = speedup / threads;
+                 reduce and batch (per-thread batch for weak; 1 rank x 1 thread for ranks);
+                 efficiency = speedup / (ranks x threads); allreduce_s = rank 0's seconds
+                 per step in MPI_Allreduce;
                  gflops = samples_per_sec x (6W - 2W_first) / 1e9, W = weights in --layers
   speedup.png  efficiency.png  phases.png  batch.png  (and the .dat files behind them)
   runs/          the raw JSON Lines log of every run;  meta.txt  machine and settings
@@ -107,7 +116,10 @@ weak_batch=128
 reps=3
 steps=200
 warmup=20
-modes=strong,weak,batch,reduce
+modes=strong,weak,batch,reduce,ranks
+ranks=
+mpirun="mpirun --allow-run-as-root --oversubscribe --bind-to none"
+mpi_dpmlp=${DPMLP_MPI:-build/mpi/dpmlp}
 out=build/scaling
 dpmlp=${DPMLP:-build/dpmlp}
 plots=1
@@ -129,6 +141,9 @@ while [ $# -gt 0 ]; do
     --steps) need_arg "$@"; steps=$2; shift 2 ;;
     --warmup) need_arg "$@"; warmup=$2; shift 2 ;;
     --modes) need_arg "$@"; modes=$2; shift 2 ;;
+    --ranks) need_arg "$@"; ranks=$2; shift 2 ;;
+    --mpirun) need_arg "$@"; mpirun=$2; shift 2 ;;
+    --mpi-dpmlp) need_arg "$@"; mpi_dpmlp=$2; shift 2 ;;
     --out) need_arg "$@"; out=$2; shift 2 ;;
     --dpmlp) need_arg "$@"; dpmlp=$2; shift 2 ;;
     --no-plots) plots=0; shift ;;
@@ -149,7 +164,13 @@ check_int --steps "$steps"
 [[ $warmup =~ ^[0-9]+$ ]] || die 64 "--warmup wants a number of steps (0 = none), got '$warmup'"
 check_words --bind "$binds" compact spread none
 check_words --reduce "$reduces" segmented serial tree
-check_words --modes "$modes" strong weak batch reduce
+check_words --modes "$modes" strong weak batch reduce ranks
+if [ -n "$ranks" ]; then
+    check_ints --ranks "$ranks"
+    read -r -a MPIRUN <<<"$mpirun"
+    command -v "${MPIRUN[0]}" >/dev/null || die 69 "--ranks: '${MPIRUN[0]}' not found (scripts/deps.sh installs Open MPI)"
+    [ -x "$mpi_dpmlp" ] || die 66 "--ranks: no MPI build at '$mpi_dpmlp' (make MPI=1 BUILD=build/mpi, or --mpi-dpmlp PATH)"
+fi
 [ -n "$out" ] || die 64 "--out wants a directory"
 if [[ $data == synthetic:* ]]; then
     [[ ${data#synthetic:} =~ ^[1-9][0-9]*$ ]] || die 64 "--data synthetic:N wants a positive N, got '$data'"
@@ -178,7 +199,7 @@ for t in "${T_LIST[@]}"; do [ "$t" -gt "$tmax" ] && tmax=$t; done
 mkdir -p "$out/runs" || die 73 "cannot create '$out/runs'"
 rm -f "$out"/runs/*.jsonl "$out"/*.dat "$out"/*.png "$out"/{scaling.csv,plan.csv,vars.gp,gnuplot.log}
 plan=$out/plan.csv
-echo "mode,threads,bind,batch,per_thread_batch,reduce,key,load1" >"$plan"
+echo "mode,ranks,threads,bind,batch,per_thread_batch,reduce,key,load1" >"$plan"
 
 # One measured configuration; identical configurations in several modes are measured once.
 declare -A done_keys=()
@@ -186,11 +207,12 @@ npoints=0
 nruns=0
 start=$SECONDS
 
-run_dpmlp() { # threads bind batch reduce steps logfile
-    local err rc
+run_dpmlp() { # threads bind batch reduce steps logfile [ranks]
+    local err rc launch=("$dpmlp")
     err=$out/runs/last.err
+    [ "${7:-0}" -gt 0 ] && launch=("${MPIRUN[@]}" -np "$7" "$mpi_dpmlp")
     set +e
-    "$dpmlp" train --data "$data" --layers "$layers" --threads "$1" --bind "$2" --batch "$3" \
+    "${launch[@]}" train --data "$data" --layers "$layers" --threads "$1" --bind "$2" --batch "$3" \
         --reduce "$4" --steps "$5" --epochs 1000000 --log - --quiet ${extra[@]+"${extra[@]}"} \
         >"$6" 2>"$err"
     rc=$?
@@ -205,22 +227,24 @@ run_dpmlp() { # threads bind batch reduce steps logfile
     nruns=$((nruns + 1))
 }
 
-point() { # mode threads bind batch reduce
-    local mode=$1 t=$2 bind=$3 b=$4 red=$5 key r
+point() { # mode threads bind batch reduce [ranks: started with mpirun]
+    local mode=$1 t=$2 bind=$3 b=$4 red=$5 nr=${6:-0} key r
     key=t${t}_${bind}_b${b}_${red}
+    [ "$nr" -gt 0 ] && key=r${nr}_$key
     local fresh=0
     if [ -z "${done_keys[$key]+x}" ]; then
         # the 1-minute load average before measuring: how busy the machine was
         done_keys[$key]=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo nan)
         fresh=1
     fi
-    echo "$mode,$t,$bind,$b,$(( (b + t - 1) / t )),$red,$key,${done_keys[$key]}" >>"$plan"
+    echo "$mode,$(( nr > 0 ? nr : 1 )),$t,$bind,$b,$(( (b + t * (nr > 0 ? nr : 1) - 1) / (t * (nr > 0 ? nr : 1)) )),$red,$key,${done_keys[$key]}" >>"$plan"
     [ $fresh = 1 ] || return 0
     npoints=$((npoints + 1))
     printf '%s: %-6s threads %-3s bind %-7s batch %-5s reduce %-9s' "$me" "$mode" "$t" "$bind" "$b" "$red" >&2
-    [ "$warmup" -gt 0 ] && run_dpmlp "$t" "$bind" "$b" "$red" "$warmup" "$out/runs/$key.warmup.jsonl"
+    [ "$nr" -gt 0 ] && printf ' ranks %s' "$nr" >&2
+    [ "$warmup" -gt 0 ] && run_dpmlp "$t" "$bind" "$b" "$red" "$warmup" "$out/runs/$key.warmup.jsonl" "$nr"
     for ((r = 1; r <= reps; r++)); do
-        run_dpmlp "$t" "$bind" "$b" "$red" "$steps" "$out/runs/$key.r$r.jsonl"
+        run_dpmlp "$t" "$bind" "$b" "$red" "$steps" "$out/runs/$key.r$r.jsonl" "$nr"
     done
     # Quick feedback: samples/s of the last repetition (epoch lines summed).
     awk '{ if (match($0, /"samples":[0-9.eE+-]+/)) n += substr($0, RSTART + 10, RLENGTH - 10)
@@ -260,6 +284,12 @@ if has_mode reduce && [ ${#RED_LIST[@]} -gt 1 ]; then
         for t in "${T_LIST[@]}"; do point reduce "$t" "$bind0" "$strong_batch" "$red"; done
     done
 fi
+if has_mode ranks && [ -n "$ranks" ]; then
+    IFS=, read -r -a R_LIST <<<"$ranks"
+    for nr in "${R_LIST[@]}"; do
+        for t in "${T_LIST[@]}"; do point ranks "$t" none "$strong_batch" "$red0" "$nr"; done
+    done
+fi
 rm -f "$out/runs/last.err"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >>"$out/meta.txt"
 echo "measured: $npoints points, $nruns runs, $((SECONDS - start)) s" >>"$out/meta.txt"
@@ -280,7 +310,7 @@ flops_per_sample = 6 * sum(w) - 2 * w[0]
 
 def run_stats(path):
     tot = {k: 0.0 for k in ("steps", "samples", "seconds", "forward_s", "backward_s",
-                            "reduce_s", "update_s")}
+                            "reduce_s", "update_s", "allreduce_s")}
     imb = 0.0
     with open(path) as f:
         lines = [json.loads(l) for l in f if l.strip()]
@@ -288,12 +318,12 @@ def run_stats(path):
         sys.exit(f"scaling.sh: {path}: dpmlp wrote no log lines")
     for l in lines:
         for k in tot:
-            tot[k] += float(l[k])
+            tot[k] += float(l.get(k) or 0.0)
         imb += float(l["imbalance"]) * float(l["steps"])
     st = tot["steps"]
     r = {"sps": tot["samples"] / tot["seconds"], "step_s": tot["seconds"] / st,
          "imbalance": imb / st, "steps": int(st)}
-    for k in ("forward_s", "backward_s", "reduce_s", "update_s"):
+    for k in ("forward_s", "backward_s", "reduce_s", "update_s", "allreduce_s"):
         r[k] = tot[k] / st
     r["wait_s"] = max(0.0, r["step_s"] - sum(r[k] for k in
                                             ("forward_s", "backward_s", "reduce_s", "update_s")))
@@ -317,7 +347,7 @@ with open(os.path.join(out, "plan.csv")) as f:
             cache[key] = agg
         row = dict(p)
         row.update(cache[key])
-        for k in ("threads", "batch", "per_thread_batch"):
+        for k in ("ranks", "threads", "batch", "per_thread_batch"):
             row[k] = int(row[k])
         row["load1"] = float(row["load1"])
         rows.append(row)
@@ -327,15 +357,15 @@ def base_key(r):
     b = r["per_thread_batch"] if r["mode"] == "weak" else r["batch"]
     return (r["mode"], r["bind"], b, r["reduce"])
 
-base = {base_key(r): r["sps"] for r in rows if r["threads"] == 1}
+base = {base_key(r): r["sps"] for r in rows if r["threads"] == 1 and r["ranks"] == 1}
 for r in rows:
     b = base.get(base_key(r))
     r["speedup"] = r["sps"] / b if b else float("nan")
-    r["efficiency"] = r["speedup"] / r["threads"]
+    r["efficiency"] = r["speedup"] / (r["threads"] * r["ranks"])
     r["gflops"] = r["sps"] * flops_per_sample / 1e9
 
-cols = ["mode", "threads", "bind", "batch", "per_thread_batch", "reduce", "samples_per_sec",
-        "speedup", "efficiency", "forward_s", "backward_s", "reduce_s", "update_s", "wait_s",
+cols = ["mode", "ranks", "threads", "bind", "batch", "per_thread_batch", "reduce",
+        "samples_per_sec", "speedup", "efficiency", "allreduce_s", "forward_s", "backward_s", "reduce_s", "update_s", "wait_s",
         "step_s", "imbalance", "gflops", "sps_min", "sps_max", "reps", "steps", "load1"]
 def fmt(v):
     if isinstance(v, float):

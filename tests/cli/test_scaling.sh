@@ -122,5 +122,24 @@ echo "not json" >"$tmp/bad.jsonl"
 scripts/plot-log.sh "$tmp/bad.jsonl" "$tmp/x.png" 2>/dev/null
 check "plot-log.sh: a non-JSON log exits 65" [ $? -eq 65 ]
 
+# --- ranks x threads (MPI): needs mpirun and the MPI build test_mpi.sh makes ---
+mpibin=${DPMLP_MPI:-build/mpi/dpmlp}
+if command -v mpirun >/dev/null && [ -x "$mpibin" ]; then
+    scripts/scaling.sh --layers 64,32,10 --data synthetic:2000 --threads 1,2 --ranks 1,2 \
+        --reps 1 --steps 10 --warmup 0 --modes ranks --mpi-dpmlp "$mpibin" --no-plots \
+        --out "$tmp/ranks" >/dev/null 2>"$tmp/ranks.err"
+    check "ranks sweep exits 0" [ $? -eq 0 ]
+    check "ranks sweep: 4 rows (1,2 ranks x 1,2 threads), 2-rank rows with allreduce time" \
+        python3 - "$tmp/ranks/scaling.csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert sorted((int(r["ranks"]), int(r["threads"])) for r in rows) == [(1, 1), (1, 2), (2, 1), (2, 2)], rows
+assert all(float(r["allreduce_s"]) > 0 for r in rows if r["ranks"] == "2"), rows
+assert all(float(r["samples_per_sec"]) > 0 for r in rows)
+EOF
+else
+    echo "skip ranks sweep: no mpirun or no MPI build at $mpibin"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
