@@ -299,6 +299,29 @@ dp_status dp_model_file_save(const char *path, const dp_spec *spec, const float 
 /* ---- load ---- */
 
 /* Reads exactly n bytes; on a short read says whether it was the end of the file. */
+FILE *dp_ckio_open_regular(const char *path, uint64_t *size, dp_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        dp_fail(err, DP_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
+        fclose(f);
+        dp_fail(err, DP_ENOINPUT, "%s: cannot stat: %s", path, strerror(e));
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fclose(f);
+        dp_fail(err, DP_ENOINPUT, "%s: not a regular file", path);
+        return NULL;
+    }
+    *size = (uint64_t)st.st_size;
+    return f;
+}
+
 dp_status dp_ckio_read_exact(FILE *f, unsigned char *p, size_t n, const char *path, long at,
                              dp_error *err)
 {
@@ -321,20 +344,9 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
     *params = NULL;
     *n_params = 0;
 
-    FILE *f = fopen(path, "rb");
-    if (!f) return dp_fail(err, DP_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        int e = errno;
-        fclose(f);
-        return dp_fail(err, DP_ENOINPUT, "%s: cannot stat: %s", path, strerror(e));
-    }
-    /* Everything below trusts st_size to bound allocations: only regular files have one. */
-    if (!S_ISREG(st.st_mode)) {
-        fclose(f);
-        return dp_fail(err, DP_ENOINPUT, "%s: not a regular file", path);
-    }
-    uint64_t fsize = (uint64_t)st.st_size;
+    uint64_t fsize;
+    FILE *f = dp_ckio_open_regular(path, &fsize, err);
+    if (!f) return err ? err->code : DP_ENOINPUT;
 
     dp_status rc = DP_OK;
     float *out = NULL;

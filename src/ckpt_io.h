@@ -66,6 +66,9 @@ uint64_t dp_ckio_param_count(const dp_spec *spec);
 const char *dp_ckio_spec_check(long n_sizes, const long *sizes, long hidden, long loss,
                                char *why, size_t why_len);
 /* Reads exactly n bytes at offset `at` (for the message); a short read is DP_EDATA "truncated". */
+/* Opens path for reading if it is a regular file (only a regular file's st_size can bound
+ * the allocations a loader makes) and reports its size. NULL with DP_ENOINPUT otherwise. */
+FILE *dp_ckio_open_regular(const char *path, uint64_t *size, dp_error *err);
 dp_status dp_ckio_read_exact(FILE *f, unsigned char *p, size_t n, const char *path, long at,
                              dp_error *err);
 

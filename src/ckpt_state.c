@@ -254,20 +254,9 @@ dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
         return dp_fail(err, DP_EINTERNAL, "checkpoint load: missing path or output");
     memset(state, 0, sizeof *state);
 
-    FILE *f = fopen(path, "rb");
-    if (!f) return dp_fail(err, DP_ENOINPUT, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        int e = errno;
-        fclose(f);
-        return dp_fail(err, DP_ENOINPUT, "%s: cannot stat: %s", path, strerror(e));
-    }
-    /* st_size bounds every allocation below: only a regular file has a trustworthy one. */
-    if (!S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return dp_fail(err, DP_ENOINPUT, "%s: not a regular file", path);
-    }
-    uint64_t fsize = (uint64_t)sb.st_size;
+    uint64_t fsize;
+    FILE *f = dp_ckio_open_regular(path, &fsize, err);
+    if (!f) return err ? err->code : DP_ENOINPUT;
 
     dp_status rc = DP_OK;
     dp_train_state st;
