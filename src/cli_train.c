@@ -218,8 +218,13 @@ static void merge_resume(const char *cmd, const dp_opts *o, const dp_spec *flag_
     MAY_CHANGE("weight-decay", weight_decay, "%g")
     MAY_CHANGE("beta1", beta1, "%g")
     MAY_CHANGE("beta2", beta2, "%g")
-    MAY_CHANGE("reduce", reduce, "%d")
 #undef MAY_CHANGE
+    if (dp_opts_get(o, "reduce") && flag_cfg->reduce != cfg->reduce) {
+        size_t len = strlen(changed);
+        snprintf(changed + len, sizeof changed - len, "%s--reduce %s -> %s", len ? ", " : "",
+                 dp_reduce_name(cfg->reduce), dp_reduce_name(flag_cfg->reduce));
+        cfg->reduce = flag_cfg->reduce;
+    }
     cfg->max_steps = flag_cfg->max_steps;
     cfg->team_openmp = flag_cfg->team_openmp;
     cfg->deterministic = flag_cfg->deterministic;
