@@ -23,7 +23,6 @@
 #define CKPT_MAGIC DP_CKIO_CKPT_MAGIC
 #define ENDIAN_MARKER DP_CKIO_ENDIAN_MARKER
 #define FIXED_HEAD DP_CKIO_FIXED_HEAD
-#define IO_CHUNK DP_CKIO_CHUNK
 
 /* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
 unsigned long dp_ckio_crc(unsigned long crc, const unsigned char *p, size_t n)
@@ -255,19 +254,12 @@ static int write_model_body(FILE *f, void *vctx)
     unsigned long crc = crc32(0L, Z_NULL, 0);
     if (dp_ckio_write_crc(f, head, h, &crc) != 0) return -1;
 
-    unsigned char *buf = malloc(IO_CHUNK);
+    unsigned char *buf = malloc(DP_CKIO_CHUNK);
     if (!buf) {
         errno = ENOMEM;
         return -1;
     }
-    int rc = 0;
-    for (size_t i = 0; i < c->n_params && rc == 0;) {
-        size_t k = c->n_params - i;
-        if (k > IO_CHUNK / 4) k = IO_CHUNK / 4;
-        for (size_t j = 0; j < k; j++) dp_put_u32(buf + 4 * j, dp_float_bits(c->params[i + j]));
-        rc = dp_ckio_write_crc(f, buf, 4 * k, &crc);
-        i += k;
-    }
+    int rc = dp_ckio_write_words(f, c->params, c->n_params, buf, &crc);
     free(buf);
     if (rc != 0) return -1;
     unsigned char tail[4];
@@ -299,6 +291,43 @@ dp_status dp_model_file_save(const char *path, const dp_spec *spec, const float 
 /* ---- load ---- */
 
 /* Reads exactly n bytes; on a short read says whether it was the end of the file. */
+int dp_ckio_write_words(FILE *f, const void *src, size_t n, unsigned char *buf, unsigned long *crc)
+{
+    const unsigned char *p = src;
+    for (size_t i = 0; i < n;) {
+        size_t k = n - i;
+        if (k > DP_CKIO_CHUNK / 4) k = DP_CKIO_CHUNK / 4;
+        for (size_t j = 0; j < k; j++) {
+            uint32_t u;
+            memcpy(&u, p + 4 * (i + j), 4);
+            dp_put_u32(buf + 4 * j, u);
+        }
+        if (dp_ckio_write_crc(f, buf, 4 * k, crc) != 0) return -1;
+        i += k;
+    }
+    return 0;
+}
+
+dp_status dp_ckio_read_words(FILE *f, void *dst, size_t n, unsigned char *buf,
+                            unsigned long *crc, const char *path, long *at, dp_error *err)
+{
+    unsigned char *p = dst;
+    for (size_t i = 0; i < n;) {
+        size_t k = n - i;
+        if (k > DP_CKIO_CHUNK / 4) k = DP_CKIO_CHUNK / 4;
+        dp_status rc = dp_ckio_read_exact(f, buf, 4 * k, path, *at, err);
+        if (rc != DP_OK) return rc;
+        *crc = dp_ckio_crc(*crc, buf, 4 * k);
+        for (size_t j = 0; j < k; j++) {
+            uint32_t u = dp_get_u32(buf + 4 * j);
+            memcpy(p + 4 * (i + j), &u, 4);
+        }
+        i += k;
+        *at += (long)(4 * k);
+    }
+    return DP_OK;
+}
+
 FILE *dp_ckio_open_regular(const char *path, uint64_t *size, dp_error *err)
 {
     FILE *f = fopen(path, "rb");
@@ -448,7 +477,7 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
     /* Only now, with the size proven by the file itself, allocate. */
     if (np > 0) {
         out = dp_alloc((size_t)np * sizeof(float));
-        buf = malloc(IO_CHUNK);
+        buf = malloc(DP_CKIO_CHUNK);
         if (!out || !buf) {
             rc = dp_fail(err, DP_EINTERNAL, "%s: out of memory for %llu parameters", path,
                          (unsigned long long)np);
@@ -457,15 +486,8 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
     }
     unsigned long crc = dp_ckio_crc(crc32(0L, Z_NULL, 0), head, hlen);
     long at = (long)hlen;
-    for (size_t i = 0; i < (size_t)np;) {
-        size_t k = (size_t)np - i;
-        if (k > IO_CHUNK / 4) k = IO_CHUNK / 4;
-        if ((rc = dp_ckio_read_exact(f, buf, 4 * k, path, at, err)) != DP_OK) goto done;
-        crc = dp_ckio_crc(crc, buf, 4 * k);
-        for (size_t j = 0; j < k; j++) out[i + j] = dp_bits_float(dp_get_u32(buf + 4 * j));
-        i += k;
-        at += (long)(4 * k);
-    }
+    if ((rc = dp_ckio_read_words(f, out, (size_t)np, buf, &crc, path, &at, err)) != DP_OK)
+        goto done;
     unsigned char tail[4];
     if ((rc = dp_ckio_read_exact(f, tail, 4, path, at, err)) != DP_OK) goto done;
     if (dp_get_u32(tail) != (uint32_t)crc) {

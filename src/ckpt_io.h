@@ -66,6 +66,13 @@ uint64_t dp_ckio_param_count(const dp_spec *spec);
 const char *dp_ckio_spec_check(long n_sizes, const long *sizes, long hidden, long loss,
                                char *why, size_t why_len);
 /* Reads exactly n bytes at offset `at` (for the message); a short read is DP_EDATA "truncated". */
+/* n 32-bit words (floats or u32) from src, written little-endian through buf (DP_CKIO_CHUNK
+ * bytes) with the CRC updated; 0 or -1 (errno set by stdio). */
+int dp_ckio_write_words(FILE *f, const void *src, size_t n, unsigned char *buf,
+                        unsigned long *crc);
+/* The reverse: n little-endian words into dst, CRC updated, *at advanced (for messages). */
+dp_status dp_ckio_read_words(FILE *f, void *dst, size_t n, unsigned char *buf,
+                             unsigned long *crc, const char *path, long *at, dp_error *err);
 /* Opens path for reading if it is a regular file (only a regular file's st_size can bound
  * the allocations a loader makes) and reports its size. NULL with DP_ENOINPUT otherwise. */
 FILE *dp_ckio_open_regular(const char *path, uint64_t *size, dp_error *err);

@@ -120,23 +120,6 @@ static size_t encode_head(unsigned char *b, const dp_spec *spec, const dp_train_
 }
 
 /* n 4-byte words (floats or u32s: only their bits matter) little-endian, through buf. */
-static int write_words(FILE *f, const void *src, size_t n, unsigned char *buf, unsigned long *crc)
-{
-    const unsigned char *p = src;
-    for (size_t i = 0; i < n;) {
-        size_t k = n - i;
-        if (k > DP_CKIO_CHUNK / 4) k = DP_CKIO_CHUNK / 4;
-        for (size_t j = 0; j < k; j++) {
-            uint32_t u;
-            memcpy(&u, p + 4 * (i + j), 4);
-            dp_put_u32(buf + 4 * j, u);
-        }
-        if (dp_ckio_write_crc(f, buf, 4 * k, crc) != 0) return -1;
-        i += k;
-    }
-    return 0;
-}
-
 static int write_ckpt_body(FILE *f, void *vctx)
 {
     const ckpt_ctx *c = vctx;
@@ -151,10 +134,10 @@ static int write_ckpt_body(FILE *f, void *vctx)
         errno = ENOMEM;
         return -1;
     }
-    int rc = write_words(f, st->params, st->n_params, buf, &crc);
-    if (rc == 0 && st->n_moments >= 1) rc = write_words(f, st->m1, st->n_params, buf, &crc);
-    if (rc == 0 && st->n_moments == 2) rc = write_words(f, st->m2, st->n_params, buf, &crc);
-    if (rc == 0) rc = write_words(f, st->perm, st->n_train, buf, &crc);
+    int rc = dp_ckio_write_words(f, st->params, st->n_params, buf, &crc);
+    if (rc == 0 && st->n_moments >= 1) rc = dp_ckio_write_words(f, st->m1, st->n_params, buf, &crc);
+    if (rc == 0 && st->n_moments == 2) rc = dp_ckio_write_words(f, st->m2, st->n_params, buf, &crc);
+    if (rc == 0) rc = dp_ckio_write_words(f, st->perm, st->n_train, buf, &crc);
     free(buf);
     if (rc != 0) return -1;
     unsigned char tail[4];
@@ -220,26 +203,6 @@ dp_status dp_ckpt_save(const char *path, const dp_spec *spec, const dp_train_con
 }
 
 /* ---- load ---- */
-
-static dp_status read_words(FILE *f, void *dst, size_t n, unsigned char *buf,
-                            unsigned long *crc, const char *path, long *at, dp_error *err)
-{
-    unsigned char *p = dst;
-    for (size_t i = 0; i < n;) {
-        size_t k = n - i;
-        if (k > DP_CKIO_CHUNK / 4) k = DP_CKIO_CHUNK / 4;
-        dp_status rc = dp_ckio_read_exact(f, buf, 4 * k, path, *at, err);
-        if (rc != DP_OK) return rc;
-        *crc = dp_ckio_crc(*crc, buf, 4 * k);
-        for (size_t j = 0; j < k; j++) {
-            uint32_t u = dp_get_u32(buf + 4 * j);
-            memcpy(p + 4 * (i + j), &u, 4);
-        }
-        i += k;
-        *at += (long)(4 * k);
-    }
-    return DP_OK;
-}
 
 #define FAIL(...)                                      \
     do {                                               \
@@ -355,9 +318,9 @@ dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
     long at = (long)hlen;
     float *arrays[3] = {st.params, st.m1, st.m2};
     for (uint32_t a = 0; a <= nm; a++)
-        if ((rc = read_words(f, arrays[a], st.n_params, buf, &crc, path, &at, err)) != DP_OK)
+        if ((rc = dp_ckio_read_words(f, arrays[a], st.n_params, buf, &crc, path, &at, err)) != DP_OK)
             goto done;
-    if ((rc = read_words(f, st.perm, st.n_train, buf, &crc, path, &at, err)) != DP_OK) goto done;
+    if ((rc = dp_ckio_read_words(f, st.perm, st.n_train, buf, &crc, path, &at, err)) != DP_OK) goto done;
     unsigned char tail[4];
     if ((rc = dp_ckio_read_exact(f, tail, 4, path, at, err)) != DP_OK) goto done;
     if (dp_get_u32(tail) != (uint32_t)crc)

@@ -82,14 +82,6 @@ static void reduce_update_range(train_ctx *c, const dp_optim_step *os, float *co
     }
 }
 
-/* Sum of blocks[0..n_blocks) over [lo, hi) in block order, into out (no update). */
-static void reduce_update_range_into(train_ctx *c, float *const *blocks, int n_blocks, size_t lo,
-                                     size_t hi, float *out)
-{
-    (void)c;
-    dp_optim_sum_blocks(out + lo, blocks, n_blocks, lo, hi - lo, 1.0f);
-}
-
 /* Worker 0 of each rank, the team waiting: the rank's gradient sum and loss become the global
  * ones, and a stop request anywhere becomes a stop everywhere (no rank may leave the others
  * waiting in the next allreduce). */
@@ -128,7 +120,7 @@ static void reduce_and_update(dp_team *team, train_ctx *c, int t, int n_blocks, 
         /* Each worker applies the update to its slice of the allreduced sum. */
         float *sum = c->reduced;
         double t0 = dp_now();
-        reduce_update_range_into(c, c->tc.grad, n_blocks, lo, hi, sum);
+        dp_optim_sum_blocks(sum + lo, c->tc.grad, n_blocks, lo, hi - lo, 1.0f);
         s->red += dp_now() - t0;
         dp_team_barrier(team);
         if (t == 0) allreduce_step(c);
