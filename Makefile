@@ -24,21 +24,40 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-math-errno -fopenmp -pthread $(OPT) $(SANFLAGS) \
-           -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
+           $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += -fopenmp -pthread $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm
+
+# The layers (DESIGN.md): each folder is compiled with include paths to itself and the layers
+# below it only, so an upward #include is a compile error and the arrows check themselves.
+# base <- math, io, platform <- engine <- api.c; the CLI sees the public header alone.
+LAYERS       := base math io platform engine
+INC_base     := -Iinclude -Isrc/base
+INC_math     := $(INC_base) -Isrc/math
+INC_io       := $(INC_base) -Isrc/io
+INC_platform := $(INC_base) -Isrc/platform
+INC_engine   := $(INC_base) -Isrc/math -Isrc/io -Isrc/platform -Isrc/engine
+INC_api      := $(INC_engine)
+INC_cli      := -Iinclude -Isrc/cli
+# Tests reach into every room.
+INC_tests    := $(INC_engine) -Isrc/cli -Itests
 
 # Kernels for wider vector units are compiled with their ISA enabled and chosen at run time.
 AVX512_FLAGS := -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma -mavx2
 AVX2_FLAGS   := -mavx2 -mfma
 
-LIB_SRC  := $(filter-out src/cli%.c,$(wildcard src/*.c))
+# MPI=1 links the MPI glue, the default build its single-process twin (no #ifdefs).
+DIST_SKIP := $(if $(filter 1,$(MPI)),src/platform/dist_single.c,src/platform/dist_mpi.c)
+LIB_SRC  := $(filter-out $(DIST_SKIP),$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))) src/api.c
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-CLI_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli*.c))
-TEST_SRC := $(wildcard tests/check_*.c)
-TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+CLI_OBJ  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/cli/*.c))
+TEST_SRC := $(wildcard tests/*/check_*.c)
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TEST_UTIL_SRC := $(wildcard tests/util/*.c)
 TEST_UTIL_OBJ := $(TEST_UTIL_SRC:tests/util/%.c=$(BUILD)/obj/tests/util/%.o)
+
+# The include paths of the folder a source lives in (src/api.c is its own floor).
+layer_inc = $(INC_$(if $(filter src/api.c,$1),api,$(word 2,$(subst /, ,$1))))
 
 .PHONY: all lib cli tests check check-unit check-cli check-tsan check-asan install uninstall \
         deps data train xor bench bench-kernels bench-deps fuzz clean help
@@ -58,29 +77,33 @@ help:
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 
-$(BUILD)/obj/%_avx512.o: src/%_avx512.c | $(BUILD)/obj
-	$(CC) $(CFLAGS) $(AVX512_FLAGS) -c $< -o $@
-$(BUILD)/obj/%_avx2.o: src/%_avx2.c | $(BUILD)/obj
-	$(CC) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
-$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
-	$(CC) $(CFLAGS) -c $< -o $@
-$(BUILD)/obj/tests/util/%.o: tests/util/%.c | $(BUILD)/obj
+$(BUILD)/obj/%_avx512.o: src/%_avx512.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
-
-$(BUILD)/obj $(BUILD)/tests:
-	mkdir -p $@
+	$(CC) $(CFLAGS) $(call layer_inc,$<) $(AVX512_FLAGS) -c $< -o $@
+$(BUILD)/obj/%_avx2.o: src/%_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call layer_inc,$<) $(AVX2_FLAGS) -c $< -o $@
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call layer_inc,$<) -c $< -o $@
+$(BUILD)/obj/tests/util/%.o: tests/util/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_tests) $(CHECK_CFLAGS) -c $< -o $@
 
 $(BUILD)/libdpmlp.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/dpmlp: $(CLI_OBJ) $(BUILD)/libdpmlp.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libdpmlp.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libdpmlp.a | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Itests -o $@ $< $(TEST_UTIL_OBJ) $(BUILD)/libdpmlp.a \
-	    $(LDFLAGS) $(CHECK_LIBS) $(LDLIBS)
+# The CLI's own rooms (flags, log) are linked into the tests that check them.
+CLI_LIB_OBJ := $(filter-out %/cli.o %/cli_train.o,$(CLI_OBJ))
+$(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(CLI_LIB_OBJ) $(BUILD)/libdpmlp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_tests) $(CHECK_CFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(CLI_LIB_OBJ) \
+	    $(BUILD)/libdpmlp.a $(LDFLAGS) $(CHECK_LIBS) $(LDLIBS)
 
 tests: $(TEST_BIN) $(BUILD)/dpmlp
 
@@ -141,7 +164,7 @@ bench: all
 
 # GFLOP/s of each kernel path at the per-worker shapes of a 784-256-128-10 network.
 bench-kernels: $(BUILD)/libdpmlp.a
-	$(CC) $(CFLAGS) -o $(BUILD)/bench_kernels scripts/bench_kernels.c $(BUILD)/libdpmlp.a \
+	$(CC) $(CFLAGS) $(INC_tests) -o $(BUILD)/bench_kernels scripts/bench_kernels.c $(BUILD)/libdpmlp.a \
 	    $(LDFLAGS) $(LDLIBS)
 	$(BUILD)/bench_kernels
 
@@ -157,19 +180,20 @@ fuzz:
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*.d $(BUILD)/tests/*/*.d)
 
 # --- MPI (make MPI=1) ---
 # `make MPI=1` builds $(BUILD)/dpmlp against MPI: mpicc (override with MPICC=…; pick its
-# backend compiler with OMPI_CC=clang) and -DDPMLP_MPI, which switches src/dist.c on and
-# src/dist_single.c off. A stamp in the object directory records which flavour the objects
-# were built as; switching MPI=0 <-> MPI=1 in the same BUILD rebuilds everything instead of
+# backend compiler with OMPI_CC=clang), linking src/platform/dist_mpi.c instead of
+# src/platform/dist_single.c (DIST_SKIP above). A stamp in the object directory records
+# which flavour the objects were built as; switching MPI=0 <-> MPI=1 in the same BUILD rebuilds everything instead of
 # linking a mix. To keep both side by side: make MPI=1 BUILD=build/mpi (tests/cli/test_mpi.sh
 # does exactly that).
 MPI     ?= 0
 MPICC   ?= mpicc
 ifeq ($(MPI),1)
 override CC := $(MPICC)
+# Tells the tests (check_dist) which flavour they are linked against.
 override CFLAGS += -DDPMLP_MPI
 MPI_FLAVOUR := mpi
 else
@@ -177,6 +201,7 @@ MPI_FLAVOUR := single
 endif
 MPI_STAMP := $(BUILD)/obj/.flavour-$(MPI_FLAVOUR)
 $(LIB_OBJ) $(CLI_OBJ) $(TEST_UTIL_OBJ): $(MPI_STAMP)
-$(MPI_STAMP): | $(BUILD)/obj
+$(MPI_STAMP):
+	@mkdir -p $(dir $@)
 	@rm -f $(BUILD)/obj/.flavour-*
 	@touch $@

@@ -26,6 +26,13 @@ typedef struct dp_error {
     char msg[512];
 } dp_error;
 
+/* Fills err (when non-NULL) with one printf-formatted line and code, and returns code, so
+ * failure paths (the library's and a hook's) read `return dp_fail(err, DP_EDATA, ...);`. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+dp_status dp_fail(dp_error *err, dp_status code, const char *fmt, ...);
+
 typedef enum dp_act { DP_ACT_RELU, DP_ACT_SIGMOID, DP_ACT_TANH, DP_ACT_LINEAR, DP_ACT_SOFTMAX } dp_act;
 typedef enum dp_loss { DP_LOSS_XENT, DP_LOSS_BCE, DP_LOSS_MSE, DP_LOSS_MAE } dp_loss;
 typedef enum dp_optim_kind { DP_OPT_SGD, DP_OPT_MOMENTUM, DP_OPT_ADAM } dp_optim_kind;
@@ -194,5 +201,18 @@ int dp_default_threads(char *why, size_t why_len);
 dp_status dp_topo_print(int threads, dp_bind bind, void *file /* FILE* */, dp_error *err);
 /* One line: version, compiler, OpenMP, hwloc, kernel path. */
 void dp_build_info(char *buf, size_t len);
+
+/* Multi-process runs (MPI; `make MPI=1`). The default build is rank 0 of 1 and these are the
+ * identity. dp_dist_init: MPI_Init_thread with FUNNELED (refuses a library that offers less);
+ * only the thread that called it may call the others. */
+dp_status dp_dist_init(int *argc, char ***argv, dp_error *err);
+void dp_dist_finalize(void);
+int dp_dist_rank(void);
+int dp_dist_size(void);
+/* Do all ranks hold the same bytes? (Compares a 64-bit hash; collective.) */
+int dp_dist_same_everywhere(const void *bytes, size_t len);
+/* With several ranks, ends the whole job with this exit code (MPI_Abort). With one rank it
+ * finalizes MPI and returns: the caller exits with the code. */
+void dp_dist_abort(int code);
 
 #endif

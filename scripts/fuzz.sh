@@ -25,7 +25,7 @@ command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (libFuzzer needs clan
 
 PKG_CFLAGS=$(pkg-config --cflags hwloc zlib 2>/dev/null || true)
 PKG_LIBS=$(pkg-config --libs hwloc zlib 2>/dev/null || echo "-lhwloc -lz")
-BASE="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fopenmp -pthread -Iinclude -Isrc $PKG_CFLAGS"
+BASE="-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -fopenmp -pthread -Iinclude -Isrc/base -Isrc/math -Isrc/io -Isrc/platform -Isrc/engine -Isrc/cli -Itests $PKG_CFLAGS"
 # The library gets coverage instrumentation (fuzzer-no-link) but not libFuzzer's main, so the
 # fuzzer is guided by the loaders' branches, not only by the harness's.
 LIB_SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
@@ -36,10 +36,16 @@ export BASE LIB_SAN CC OUT
 mkdir -p "$OUT/obj" "$OUT/bin"
 stamp="$CC $BASE $LIB_SAN"
 [ "$(cat "$OUT/obj/flags" 2>/dev/null)" = "$stamp" ] || { rm -f "$OUT"/obj/*.o; echo "$stamp" > "$OUT/obj/flags"; }
-newest_header=$(stat -c %Y src/*.h include/*.h | sort -n | tail -1)
+# Every library room plus the CLI's parser (the flags harness); not the CLI's commands.
+lib_sources() {
+    for src in src/*.c src/*/*.c; do
+        case $src in src/platform/dist_mpi.c|src/cli/cli.c|src/cli/cli_train.c) continue ;; esac
+        echo "$src"
+    done
+}
+newest_header=$(stat -c %Y src/*/*.h include/*.h | sort -n | tail -1)
 stale=()
-for src in src/*.c; do
-    case $src in src/cli*.c) continue ;; esac
+for src in $(lib_sources); do
     obj=$OUT/obj/$(basename "${src%.c}").o
     if [ ! -e "$obj" ] || [ "$src" -nt "$obj" ] || [ "$(stat -c %Y "$obj")" -lt "$newest_header" ]; then
         stale+=("$src")
@@ -62,8 +68,7 @@ if [ ${#stale[@]} -gt 0 ]; then
 fi
 lib=$OUT/libdpmlp-fuzz.a
 objs=()
-for src in src/*.c; do
-    case $src in src/cli*.c) continue ;; esac
+for src in $(lib_sources); do
     objs+=("$OUT/obj/$(basename "${src%.c}").o")
 done
 if [ ! -e "$lib" ] || [ ${#stale[@]} -gt 0 ]; then rm -f "$lib"; ar rcs "$lib" "${objs[@]}"; fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end MPI: (1) src/dist.c itself under mpirun, through a small driver compiled here
+# End-to-end MPI: (1) src/platform/dist_mpi.c itself under mpirun, through a small driver compiled here
 # (sums, chunking, collective flags, hash agreement, abort code); (2) the real trainer, hybrid
 # ranks x threads: R ranks x T threads give the model of one process with R*T threads (within
 # float rounding), ranks stay bit-identical, only rank 0 writes, a rank that cannot load its
@@ -32,10 +32,10 @@ mpirun_() { timeout "${MPI_TIMEOUT:-120}" mpirun $MPIRUN_FLAGS "$@"; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dpmlp-mpi.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-# ---------------------------------------------------------------- (1) dist.c under mpirun
+# ---------------------------------------------------------------- (1) dist_mpi.c under mpirun
 if command -v mpicc >/dev/null 2>&1; then
 cat >"$tmp/dist_driver.c" <<'EOF'
-/* Drives dist.c under mpirun; every rank prints "ok NAME" or "FAIL NAME: why". */
+/* Drives dist_mpi.c under mpirun; every rank prints "ok NAME" or "FAIL NAME: why". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 }
 EOF
     if mpicc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -DDPMLP_MPI -DDP_DIST_MAX_COUNT=7 \
-        -Iinclude -Isrc -o "$tmp/dist_driver" "$tmp/dist_driver.c" src/dist.c src/err.c \
+        -Iinclude -Isrc/base -Isrc/platform -o "$tmp/dist_driver" "$tmp/dist_driver.c" src/platform/dist_mpi.c src/base/err.c \
         2>"$tmp/driver.err"; then
         ok "dist driver compiles (mpicc, -Werror)"
         for np in 2 3; do
@@ -107,9 +107,9 @@ EOF
             rc=$?
             n_ok=$(grep -c ' ok ' "$tmp/driver.$np.out")
             if [ $rc -eq 0 ] && ! grep -q FAIL "$tmp/driver.$np.out" && [ "$n_ok" -eq $((14 * np)) ]; then
-                ok "dist.c collectives on $np ranks ($n_ok checks)"
+                ok "dist_mpi.c collectives on $np ranks ($n_ok checks)"
             else
-                bad "dist.c collectives on $np ranks (exit $rc, $n_ok ok lines)"
+                bad "dist_mpi.c collectives on $np ranks (exit $rc, $n_ok ok lines)"
                 grep -v ' ok ' "$tmp/driver.$np.out" | head -n 15 | sed 's/^/     /'
             fi
         done

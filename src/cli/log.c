@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
 
 struct dp_log {
     FILE *f;

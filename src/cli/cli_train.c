@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "dist.h"
 #include "log.h"
 
 static const char TRAIN_HELP[] =
@@ -376,6 +375,7 @@ int cli_train(int argc, char **argv)
         if (!same) {
             if (rank == 0) fprintf(stderr, "dpmlp: train: the ranks were given different flags\n");
             dp_dist_abort(DP_EUSAGE);
+            return DP_EUSAGE;
         }
     }
     int rc = train_main(argc, argv, rank);
@@ -384,6 +384,7 @@ int cli_train(int argc, char **argv)
         fprintf(stderr, "dpmlp: rank %d of %d failed (exit %d): stopping the job\n", rank, size,
                 rc);
         dp_dist_abort(rc);
+        return rc;
     }
     dp_dist_finalize();
     return rc;

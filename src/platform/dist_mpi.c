@@ -7,7 +7,6 @@
  * Both team backends run worker 0 on the calling thread, so "worker 0 calls MPI" satisfies it.
  * Before dp_dist_init (or after dp_dist_finalize) this is rank 0 of 1 and every collective is
  * the identity, as in dist_single.c, so library users and unit tests need no MPI job. */
-#ifdef DPMLP_MPI
 #include "dist.h"
 
 #include <limits.h>
@@ -193,12 +192,12 @@ void dp_dist_abort(int code)
     fflush(stdout);
     fflush(stderr);
     if (g_active && g_size > 1) MPI_Abort(MPI_COMM_WORLD, code);
-    /* One rank (or no MPI job): a plain exit keeps the code and skips mpirun's banner. */
+    /* One rank (or no MPI job): finalize and let the caller exit with its code, which keeps
+     * the code and skips mpirun's banner. */
     if (g_active) {
         g_active = 0;
         MPI_Finalize();
     }
-    exit(code);
 }
 
 double dp_dist_take_allreduce_seconds(void)
@@ -207,8 +206,3 @@ double dp_dist_take_allreduce_seconds(void)
     g_allreduce_s = 0.0;
     return s;
 }
-
-#else
-/* ISO C forbids an empty translation unit; the default build uses dist_single.c instead. */
-typedef int dp_dist_mpi_unused;
-#endif

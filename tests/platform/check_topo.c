@@ -383,7 +383,7 @@ static const char *topologies_dir(void)
 {
     const char *d = getenv("DPMLP_TEST_TOPOLOGIES");
     if (d && *d) return d;
-    /* __FILE__ is tests/check_topo.c when built from the repository root, as make does. */
+    /* __FILE__ is tests/platform/check_topo.c when built from the repository root, as make does. */
     static char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", __FILE__);
     char *slash = strrchr(dir, '/');

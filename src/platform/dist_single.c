@@ -1,7 +1,6 @@
-/* Single-process twin of dist.c: the default build (no MPI) is rank 0 of 1, so train.c and
+/* Single-process twin of dist_mpi.c: the default build (no MPI) is rank 0 of 1, so train.c and
  * the CLI call the same dp_dist_* functions with no #ifdefs. Every collective is the identity
- * on one rank; abort is exit(). */
-#ifndef DPMLP_MPI
+ * on one rank; abort returns (the caller exits). */
 #include "dist.h"
 
 #include <stdlib.h>
@@ -44,10 +43,5 @@ int dp_dist_same_everywhere(const void *bytes, size_t len)
     return 1;
 }
 
-void dp_dist_abort(int code) { exit(code); }
+void dp_dist_abort(int code) { (void)code; }
 double dp_dist_take_allreduce_seconds(void) { return 0.0; }
-
-#else
-/* ISO C forbids an empty translation unit; the MPI build uses dist.c instead. */
-typedef int dp_dist_single_unused;
-#endif

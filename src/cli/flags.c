@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
 
 const dp_opt_def DP_TRAIN_OPTS[] = {
     {"data", 1},     {"train", 1},   {"test", 1},         {"layers", 1},
