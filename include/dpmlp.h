@@ -16,7 +16,9 @@ typedef enum dp_status {
     DP_EDATA = 65,      /* malformed or inconsistent input data, model or checkpoint */
     DP_ENOINPUT = 66,   /* input file missing or unreadable */
     DP_EINTERNAL = 70,  /* a bug or a numerical fault we could not recover from */
+    DP_EOSERR = 71,     /* the system refused a resource: a worker thread could not start */
     DP_EIO = 74,        /* write failed (disk full, unwritable directory, I/O error) */
+    DP_ETEMPFAIL = 75,  /* another run holds the checkpoint's lock: try again later */
     DP_EINTR = 130,     /* stopped by SIGINT (143 for SIGTERM is 128 + 15) */
     DP_ETERM = 143
 } dp_status;
@@ -68,6 +70,7 @@ typedef struct dp_train_config {
     long max_steps;             /* stop after this many optimizer steps; 0 = no limit */
     int deterministic;          /* same bytes for every thread count (fixed micro-shards) */
     int verify_ranks;           /* MPI: check every epoch that all ranks hold the same model */
+    int resume_any_data;        /* resume even if the training data's fingerprint differs */
     int quiet;                  /* no progress output on stderr */
 } dp_train_config;
 
@@ -86,6 +89,15 @@ typedef struct dp_dataset dp_dataset;
 dp_status dp_spec_parse_layers(const char *text, dp_spec *spec, dp_error *err);
 dp_status dp_spec_validate(const dp_spec *spec, dp_error *err);
 int dp_spec_is_classification(const dp_spec *spec);
+/* The one table of names: dp_names gives the NULL-terminated names of a kind's values in enum
+ * order (the team's: 0 pthreads, 1 openmp); dp_name_lookup the value of a name, or -1;
+ * dp_name_of the name of a value, or "?". */
+typedef enum dp_names_kind {
+    DP_NAMES_ACT, DP_NAMES_LOSS, DP_NAMES_OPTIM, DP_NAMES_BIND, DP_NAMES_REDUCE, DP_NAMES_TEAM
+} dp_names_kind;
+const char *const *dp_names(dp_names_kind kind);
+int dp_name_lookup(dp_names_kind kind, const char *name);
+const char *dp_name_of(dp_names_kind kind, int value);
 const char *dp_act_name(dp_act a);
 const char *dp_loss_name(dp_loss l);
 const char *dp_optim_name(dp_optim_kind o);
@@ -115,6 +127,12 @@ dp_status dp_data_synthetic(const dp_spec *spec, size_t n, uint64_t seed, dp_dat
 void dp_data_free(dp_dataset *d);
 size_t dp_data_count(const dp_dataset *d);
 size_t dp_data_features(const dp_dataset *d);
+/* 64-bit fingerprint of a dataset's content (features, labels, targets and shape): what a
+ * checkpoint stores so that resume can refuse other data of the same size. */
+uint64_t dp_data_fingerprint(const dp_dataset *d);
+/* A note on how the file was read that the user should see (e.g. "data.csv: first row taken
+ * as a header"), or NULL. */
+const char *dp_data_note(const dp_dataset *d);
 /* Does the dataset fit the model (features = input size, labels/targets fit the output)? */
 dp_status dp_data_check_fits(const dp_dataset *d, const dp_spec *spec, dp_error *err);
 
@@ -143,6 +161,7 @@ typedef struct dp_train_state {
     long next_step;             /* steps of `epoch` already applied (0 = epoch not started) */
     long global_step;           /* optimizer steps applied since the start of the run */
     size_t n_train;             /* training samples (the data must match on resume) */
+    uint64_t data_fingerprint;  /* dp_data_fingerprint of the training set (0: not recorded) */
     double epoch_loss;          /* loss sum, samples and steps of the partial epoch */
     size_t epoch_samples;
     long epoch_steps;

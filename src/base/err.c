@@ -34,3 +34,9 @@ void *dp_calloc(size_t bytes)
 }
 
 void dp_free(void *p) { free(p); }
+
+void dp_assert_failed(const char *cond, const char *file, int line)
+{
+    fprintf(stderr, "dpmlp: internal error: %s:%d: assertion '%s' failed\n", file, line, cond);
+    abort();
+}

@@ -60,36 +60,6 @@ int dp_spec_is_classification(const dp_spec *spec)
     return spec->loss == DP_LOSS_XENT || spec->loss == DP_LOSS_BCE;
 }
 
-const char *dp_act_name(dp_act a)
-{
-    static const char *names[] = {"relu", "sigmoid", "tanh", "linear", "softmax"};
-    return (unsigned)a <= DP_ACT_SOFTMAX ? names[a] : "?";
-}
-
-const char *dp_loss_name(dp_loss l)
-{
-    static const char *names[] = {"xent", "bce", "mse", "mae"};
-    return (unsigned)l <= DP_LOSS_MAE ? names[l] : "?";
-}
-
-const char *dp_optim_name(dp_optim_kind o)
-{
-    static const char *names[] = {"sgd", "momentum", "adam"};
-    return (unsigned)o <= DP_OPT_ADAM ? names[o] : "?";
-}
-
-const char *dp_bind_name(dp_bind b)
-{
-    static const char *names[] = {"compact", "spread", "none"};
-    return (unsigned)b <= DP_BIND_NONE ? names[b] : "?";
-}
-
-const char *dp_reduce_name(dp_reduce r)
-{
-    static const char *names[] = {"segmented", "serial", "tree"};
-    return (unsigned)r <= DP_REDUCE_TREE ? names[r] : "?";
-}
-
 void dp_train_config_defaults(dp_train_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const BIND_NAMES[] = {"compact", "spread", "none", NULL};
 
 void cli_usage(const char *cmd, const char *fmt, ...)
 {
@@ -55,7 +54,7 @@ dp_bind cli_bind(const char *cmd, const dp_opts *o, int quiet)
     if (v) {
         int b;
         dp_error err;
-        cli_check(cmd, dp_flag_choice("bind", v, BIND_NAMES, &b, &err), &err);
+        cli_check(cmd, dp_flag_choice("bind", v, dp_names(DP_NAMES_BIND), &b, &err), &err);
         if (omp_set && b != DP_BIND_NONE && !quiet)
             fprintf(stderr, "dpmlp: --bind %s overrides OMP_PROC_BIND/OMP_PLACES\n", v);
         return (dp_bind)b;

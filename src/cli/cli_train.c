@@ -158,7 +158,7 @@ static void on_epoch(void *ctx, const dp_epoch_stats *s)
              "\"ranks\":%d,\"allreduce_s\":%.9g,\"threads\":%d,\"batch\":%d,\"bind\":\"%s\","
              "\"reduce\":\"%s\",\"team\":\"%s\",\"deterministic\":%s%s",
              s->ranks, s->allreduce_s, c->threads, c->batch, dp_bind_name(c->bind),
-             dp_reduce_name(c->reduce), c->team_openmp ? "openmp" : "pthreads",
+             dp_reduce_name(c->reduce), dp_name_of(DP_NAMES_TEAM, c->team_openmp),
              c->deterministic ? "true" : "false", s->partial ? ",\"partial\":true" : "");
     if (t->log && !t->failed && dp_log_epoch(t->log, s, extra, &t->err) != DP_OK) {
         t->failed = 1;

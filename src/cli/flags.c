@@ -24,11 +24,6 @@ const dp_opt_def DP_PREDICT_OPTS[] = {{"model", 1}, {"data", 1}, {"input", 1}, {
                                       {"proba", 0}, {"help", 0}, {NULL, 0}};
 const dp_opt_def DP_TOPO_OPTS[] = {{"threads", 1}, {"bind", 1}, {"help", 0}, {NULL, 0}};
 
-static const char *const ACT_NAMES[] = {"relu", "sigmoid", "tanh", NULL};
-static const char *const LOSS_NAMES[] = {"xent", "bce", "mse", "mae", NULL};
-static const char *const OPTIM_NAMES[] = {"sgd", "momentum", "adam", NULL};
-static const char *const REDUCE_NAMES[] = {"segmented", "serial", "tree", NULL};
-static const char *const TEAM_NAMES[] = {"pthreads", "openmp", NULL};
 
 dp_status dp_opts_parse(int argc, char **argv, int first, const dp_opt_def *defs, dp_opts *out,
                         dp_error *err)
@@ -139,11 +134,11 @@ dp_status dp_flags_spec(const dp_opts *o, dp_spec *spec, dp_error *err)
     spec->hidden = DP_ACT_RELU;
     spec->loss = DP_LOSS_XENT;
     if ((v = dp_opts_get(o, "act"))) {
-        if ((st = dp_flag_choice("act", v, ACT_NAMES, &choice, err)) != DP_OK) return st;
+        if ((st = dp_flag_choice("act", v, dp_names(DP_NAMES_ACT), &choice, err)) != DP_OK) return st;
         spec->hidden = (dp_act)choice;
     }
     if ((v = dp_opts_get(o, "loss"))) {
-        if ((st = dp_flag_choice("loss", v, LOSS_NAMES, &choice, err)) != DP_OK) return st;
+        if ((st = dp_flag_choice("loss", v, dp_names(DP_NAMES_LOSS), &choice, err)) != DP_OK) return st;
         spec->loss = (dp_loss)choice;
     }
     return dp_spec_validate(spec, err);
@@ -171,7 +166,7 @@ dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error
     int choice;
     dp_status st;
     if ((v = dp_opts_get(o, "optim"))) {
-        if ((st = dp_flag_choice("optim", v, OPTIM_NAMES, &choice, err)) != DP_OK) return st;
+        if ((st = dp_flag_choice("optim", v, dp_names(DP_NAMES_OPTIM), &choice, err)) != DP_OK) return st;
         cfg->optim = (dp_optim_kind)choice;
     }
     /* Each optimizer's usual step size unless --lr says otherwise. */
@@ -192,11 +187,11 @@ dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error
     if ((v = dp_opts_get(o, "seed")) && (st = dp_flag_u64("seed", v, &cfg->seed, err)) != DP_OK)
         return st;
     if ((v = dp_opts_get(o, "reduce"))) {
-        if ((st = dp_flag_choice("reduce", v, REDUCE_NAMES, &choice, err)) != DP_OK) return st;
+        if ((st = dp_flag_choice("reduce", v, dp_names(DP_NAMES_REDUCE), &choice, err)) != DP_OK) return st;
         cfg->reduce = (dp_reduce)choice;
     }
     if ((v = dp_opts_get(o, "team"))) {
-        if ((st = dp_flag_choice("team", v, TEAM_NAMES, &choice, err)) != DP_OK) return st;
+        if ((st = dp_flag_choice("team", v, dp_names(DP_NAMES_TEAM), &choice, err)) != DP_OK) return st;
         cfg->team_openmp = choice == 1;
     }
     cfg->deterministic = dp_opts_get(o, "deterministic") != NULL;

@@ -37,15 +37,6 @@ struct dp_team {
 
 int dp_team_size(const dp_team *team) { return team->size; }
 
-const char *dp_team_name(dp_team_kind kind) { return kind == DP_TEAM_OPENMP ? "openmp" : "pthreads"; }
-
-int dp_team_parse(const char *name)
-{
-    if (!strcmp(name, "openmp") || !strcmp(name, "omp")) return DP_TEAM_OPENMP;
-    if (!strcmp(name, "pthreads")) return DP_TEAM_PTHREADS;
-    return -1;
-}
-
 static void pthread_barrier_wait_spin(dp_team *team)
 {
     unsigned gen = atomic_load(&team->generation);

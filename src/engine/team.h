@@ -18,8 +18,4 @@ dp_status dp_team_run(int T, dp_team_kind kind, dp_team_fn fn, void *arg, dp_err
 void dp_team_barrier(dp_team *team);
 int dp_team_size(const dp_team *team);
 
-/* "openmp" / "pthreads"; parse returns -1 for an unknown name. */
-const char *dp_team_name(dp_team_kind kind);
-int dp_team_parse(const char *name);
-
 #endif

@@ -31,12 +31,6 @@ static int expected_moments(long optim)
     return optim == DP_OPT_ADAM ? 2 : optim == DP_OPT_MOMENTUM ? 1 : 0;
 }
 
-/* Own names, not spec.c's dp_optim_name, so this room links and tests on its own. */
-static const char *optim_name(long optim)
-{
-    return optim == DP_OPT_ADAM ? "adam" : optim == DP_OPT_MOMENTUM ? "momentum" : "sgd";
-}
-
 /* Steps in an epoch: the trainer takes ceil(n / batch) steps, a short last batch included. */
 static uint64_t steps_per_epoch(uint64_t n_train, uint64_t batch)
 {
@@ -171,7 +165,7 @@ static const char *save_check(const dp_spec *spec, const dp_train_config *cfg,
     }
     if (st->n_moments != expected_moments(cfg->optim)) {
         snprintf(why, why_len, "%d moment arrays given, %s needs %d", st->n_moments,
-                 optim_name(cfg->optim), expected_moments(cfg->optim));
+                 dp_name_of(DP_NAMES_OPTIM, (int)cfg->optim), expected_moments(cfg->optim));
         return why;
     }
     if (!st->params || (st->n_moments >= 1 && !st->m1) || (st->n_moments == 2 && !st->m2) ||
@@ -337,7 +331,7 @@ dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
         FAIL("%s: reduce code %u, expected 0..%d", path, reduce, DP_REDUCE_TREE);
     if ((int)nm != expected_moments(optim))
         FAIL("%s: n_moments is %u but optimizer %s keeps %d moment arrays", path, nm,
-             optim_name(optim), expected_moments(optim));
+             dp_name_of(DP_NAMES_OPTIM, (int)optim), expected_moments(optim));
     if (epochs < 1 || epochs > INT_MAX || batch < 1 || batch > INT_MAX || threads < 1 ||
         threads > DP_MAX_THREADS)
         FAIL("%s: config out of range: epochs %u, batch %u (each 1..%d), threads %u (1..%d)",

@@ -96,25 +96,13 @@ void dp_data_gather_targets(const dp_dataset *d, const uint32_t *idx, size_t m, 
         memcpy(targets + i * k, d->targets + (size_t)idx[i] * k, k * sizeof(float));
 }
 
-/* Our own names: dp_loss_name lives in another room and this one must link alone. */
-static const char *loss_name(dp_loss l)
-{
-    switch (l) {
-    case DP_LOSS_XENT: return "xent";
-    case DP_LOSS_BCE: return "bce";
-    case DP_LOSS_MSE: return "mse";
-    case DP_LOSS_MAE: return "mae";
-    }
-    return "?";
-}
-
 dp_status dp_data_check_fits(const dp_dataset *d, const dp_spec *spec, dp_error *err)
 {
     if (spec->n_sizes < 2 || spec->n_sizes > DP_MAX_SIZES)
         return dp_fail(err, DP_EUSAGE, "%s: model has %d layer sizes, need 2..%d", d->source,
                        spec->n_sizes, DP_MAX_SIZES);
     const int n_in = spec->sizes[0], outs = spec->sizes[spec->n_sizes - 1];
-    const char *ln = loss_name(spec->loss);
+    const char *ln = dp_loss_name(spec->loss);
     if (n_in < 1 || (size_t)n_in != d->n_in)
         return dp_fail(err, DP_EDATA, "%s: samples have %zu features but the input layer has %d",
                        d->source, d->n_in, n_in);

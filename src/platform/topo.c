@@ -489,7 +489,7 @@ dp_status dp_topo_plan(const dp_topo *t, int n_workers, dp_bind policy, dp_plan 
             }
     free(hits);
 
-    const char *name = policy == DP_BIND_COMPACT ? "compact" : "spread";
+    const char *name = dp_bind_name(policy);
     char where[96] = "";
     int used = n_workers < t->n_pus ? n_workers : t->n_pus;
     if (policy == DP_BIND_SPREAD) {
@@ -587,13 +587,6 @@ void dp_topo_binding_restore(const dp_topo *t, dp_binding *saved)
 
 /* ---- reports ---- */
 
-/* Local rather than dp_bind_name(): this room links on its own (tests) without the CLI. */
-static const char *policy_name(dp_bind b)
-{
-    return b == DP_BIND_COMPACT ? "compact" : b == DP_BIND_SPREAD ? "spread" : "none";
-}
-
-
 void dp_topo_report(const dp_topo *t, const dp_plan *plan, FILE *out)
 {
     if (!out) return;
@@ -651,7 +644,7 @@ void dp_plan_summary(const dp_plan *plan, char *buf, size_t len)
         return;
     }
     size_t k = (size_t)snprintf(buf, len, "%d worker%s, %s:", plan->n_workers,
-                                plan->n_workers == 1 ? "" : "s", policy_name(plan->policy));
+                                plan->n_workers == 1 ? "" : "s", dp_bind_name(plan->policy));
     if (plan->policy == DP_BIND_NONE) {
         if (k < len) snprintf(buf + k, len - k, " unbound");
         return;
