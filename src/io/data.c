@@ -3,6 +3,7 @@
  * synthetic teacher task. File formats live in idx.c and csv.c. */
 #include "data.h"
 #include "err.h"
+#include "hash.h"
 #include "rng.h"
 
 #include <math.h>
@@ -49,6 +50,22 @@ dp_status dp_data_alloc(size_t n, size_t n_in, size_t n_targets, int pixels_u8,
     *out = d;
     return DP_OK;
 }
+
+/* Shape first, then every array the dataset holds (the pixels as stored: uint8 or float). */
+uint64_t dp_data_fingerprint(const dp_dataset *d)
+{
+    uint64_t h = DP_HASH64_INIT;
+    h = dp_hash64_u64(h, d->n);
+    h = dp_hash64_u64(h, d->n_in);
+    h = dp_hash64_u64(h, d->n_targets);
+    if (d->x_u8) h = dp_hash64(h, d->x_u8, d->n * d->n_in);
+    if (d->x_f32) h = dp_hash64(h, d->x_f32, d->n * d->n_in * sizeof(float));
+    if (d->labels) h = dp_hash64(h, d->labels, d->n * sizeof(int32_t));
+    if (d->targets) h = dp_hash64(h, d->targets, d->n * d->n_targets * sizeof(float));
+    return h ? h : 1; /* 0 means "not recorded" in a checkpoint */
+}
+
+const char *dp_data_note(const dp_dataset *d) { return d->note[0] ? d->note : NULL; }
 
 void dp_data_free(dp_dataset *d)
 {

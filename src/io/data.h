@@ -18,6 +18,7 @@ struct dp_dataset {
     float *targets;    /* n × n_targets when n_targets > 0 */
     int32_t max_label; /* largest label, -1 when none (checked against the output size) */
     char source[256];  /* file or directory it came from, for messages */
+    char note[320];    /* what the user should hear about how it was read ("" for nothing) */
 };
 
 /* Allocates an empty dataset of the given shape (64-byte aligned arrays, all zero).

@@ -8,6 +8,7 @@
  * Before dp_dist_init (or after dp_dist_finalize) this is rank 0 of 1 and every collective is
  * the identity, as in dist_single.c, so library users and unit tests need no MPI job. */
 #include "dist.h"
+#include "hash.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -162,19 +163,7 @@ int dp_dist_all_ok(int ok)
 /* 64-bit FNV-1a over the length and the bytes. */
 static uint64_t fnv1a64(const void *bytes, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    const uint64_t prime = 0x100000001b3ull;
-    uint64_t l = (uint64_t)len;
-    for (int i = 0; i < 8; i++) {
-        h ^= (uint8_t)(l >> (8 * i));
-        h *= prime;
-    }
-    const unsigned char *b = bytes;
-    for (size_t i = 0; i < len; i++) {
-        h ^= b[i];
-        h *= prime;
-    }
-    return h;
+    return dp_hash64(dp_hash64_u64(DP_HASH64_INIT, (uint64_t)len), bytes, len);
 }
 
 /* One allreduce with MPI_MAX over {h, ~h} gives max(h) and ~min(h): equal iff all agree. */

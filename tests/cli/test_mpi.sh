@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 }
 EOF
     if mpicc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -DDPMLP_MPI -DDP_DIST_MAX_COUNT=7 \
-        -Iinclude -Isrc/base -Isrc/platform -o "$tmp/dist_driver" "$tmp/dist_driver.c" src/platform/dist_mpi.c src/base/err.c \
+        -Iinclude -Isrc/base -Isrc/platform -o "$tmp/dist_driver" "$tmp/dist_driver.c" src/platform/dist_mpi.c src/base/err.c src/base/hash.c \
         2>"$tmp/driver.err"; then
         ok "dist driver compiles (mpicc, -Werror)"
         for np in 2 3; do
