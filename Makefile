@@ -98,8 +98,8 @@ $(BUILD)/libdpmlp.a: $(LIB_OBJ)
 $(BUILD)/dpmlp: $(CLI_OBJ) $(BUILD)/libdpmlp.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libdpmlp.a $(LDLIBS)
 
-# The CLI's own rooms (flags, log) are linked into the tests that check them.
-CLI_LIB_OBJ := $(filter-out %/cli.o %/cli_train.o,$(CLI_OBJ))
+# The CLI's rooms (all but main) are linked into the tests that check them.
+CLI_LIB_OBJ := $(filter-out %/main.o,$(CLI_OBJ))
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(CLI_LIB_OBJ) $(BUILD)/libdpmlp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC_tests) $(CHECK_CFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(CLI_LIB_OBJ) \

@@ -36,10 +36,10 @@ export BASE LIB_SAN CC OUT
 mkdir -p "$OUT/obj" "$OUT/bin"
 stamp="$CC $BASE $LIB_SAN"
 [ "$(cat "$OUT/obj/flags" 2>/dev/null)" = "$stamp" ] || { rm -f "$OUT"/obj/*.o; echo "$stamp" > "$OUT/obj/flags"; }
-# Every library room plus the CLI's parser (the flags harness); not the CLI's commands.
+# Every library room plus the CLI's rooms (the flags harness uses the parser); not main().
 lib_sources() {
     for src in src/*.c src/*/*.c; do
-        case $src in src/platform/dist_mpi.c|src/cli/cli.c|src/cli/cli_train.c) continue ;; esac
+        case $src in src/platform/dist_mpi.c|src/cli/main.c) continue ;; esac
         echo "$src"
     done
 }

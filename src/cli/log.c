@@ -89,6 +89,28 @@ dp_status dp_log_epoch(dp_log *l, const dp_epoch_stats *s, const char *extra, dp
     return DP_OK;
 }
 
+void dp_log_run_fields(char *buf, size_t cap, const dp_epoch_stats *s, const dp_train_config *c)
+{
+    snprintf(buf, cap,
+             "\"ranks\":%d,\"allreduce_s\":%.9g,\"threads\":%d,\"batch\":%d,\"bind\":\"%s\","
+             "\"reduce\":\"%s\",\"team\":\"%s\",\"deterministic\":%s%s",
+             s->ranks, s->allreduce_s, c->threads, c->batch, dp_bind_name(c->bind),
+             dp_reduce_name(c->reduce), dp_name_of(DP_NAMES_TEAM, c->team_openmp),
+             c->deterministic ? "true" : "false", s->partial ? ",\"partial\":true" : "");
+}
+
+void dp_log_metrics(FILE *f, const dp_metrics *m, int classification)
+{
+    char buf[256];
+    size_t len = (size_t)snprintf(buf, sizeof buf, "{\"samples\":%zu", m->samples);
+    put_num(buf, sizeof buf, &len, "loss", m->loss, 1);
+    if (classification)
+        put_num(buf, sizeof buf, &len, "accuracy", m->accuracy, 1);
+    else
+        put_num(buf, sizeof buf, &len, "mae", m->mae, 1);
+    fprintf(f, "%s}\n", buf);
+}
+
 void dp_log_close(dp_log *l)
 {
     if (!l) return;

@@ -1,4 +1,5 @@
-/* Human and machine output of a training run: JSON Lines metrics (one object per epoch) and
+/* Human and machine output: JSON Lines metrics of a training run (one object per epoch), the
+ * JSON object `eval` prints — every JSON field the CLI writes is named in log.c — and
  * progress on stderr (a redrawn bar on a terminal, plain lines otherwise). */
 #ifndef DP_LOG_H
 #define DP_LOG_H
@@ -17,6 +18,13 @@ dp_status dp_log_open(const char *path, dp_log **out, dp_error *err);
  * Returns DP_EIO if the write failed. */
 dp_status dp_log_epoch(dp_log *l, const dp_epoch_stats *s, const char *extra, dp_error *err);
 void dp_log_close(dp_log *l);
+/* The `extra` fragment of a training run's epoch line: ranks, allreduce_s and the
+ * configuration that produced it (threads, batch, bind, reduce, team, deterministic), plus
+ * "partial":true for an epoch a stop cut short. */
+void dp_log_run_fields(char *buf, size_t cap, const dp_epoch_stats *s, const dp_train_config *c);
+/* `eval`'s one line: {"samples":N,"loss":X,"accuracy":A} or {...,"mae":M}; non-finite
+ * values as null. */
+void dp_log_metrics(FILE *f, const dp_metrics *m, int classification);
 
 /* Progress on `out` (stderr). tty: redraws one line with a bar, throttled to ~10 Hz;
  * otherwise prints nothing per step and one plain line per epoch. */

@@ -1,0 +1,106 @@
+/* `dpmlp eval` (one JSON object of metrics) and `dpmlp predict` (one line per sample) on a
+ * saved model. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+#include "log.h"
+
+static const char EVAL_HELP[] =
+    "usage: dpmlp eval --model FILE (--data DIR | --test FILE.csv) [--threads T]\n"
+    "Prints one JSON object: {\"samples\":N,\"loss\":X,\"accuracy\":A} (classification) or\n"
+    "{\"samples\":N,\"loss\":X,\"mae\":M} (regression). --data DIR uses its t10k files.\n";
+static const char PREDICT_HELP[] =
+    "usage: dpmlp predict --model FILE (--data DIR | --input FILE.csv) [--proba] [--threads T]\n"
+    "One line per sample: the class index (classification) or the output values separated by\n"
+    "commas (regression); --proba prints the output probabilities instead of the class.\n"
+    "--input rows may hold features only, or features followed by labels/targets (ignored).\n";
+
+static int print_predictions(const dp_spec *spec, const float *out, size_t n, int proba)
+{
+    size_t K = (size_t)spec->sizes[spec->n_sizes - 1];
+    int classify = dp_spec_is_classification(spec) && !proba;
+    for (size_t i = 0; i < n; i++) {
+        const float *row = out + i * K;
+        if (classify) {
+            size_t best = K == 1 ? row[0] > 0.5f : 0;
+            for (size_t j = 1; j < K; j++)
+                if (row[j] > row[best]) best = j;
+            printf("%zu\n", best);
+        } else {
+            for (size_t j = 0; j < K; j++) printf(j ? ",%.6g" : "%.6g", (double)row[j]);
+            putchar('\n');
+        }
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "dpmlp: writing predictions to stdout failed: %s\n", strerror(errno));
+        return DP_EIO;
+    }
+    return 0;
+}
+
+static int run_eval(const dp_model *m, const dp_dataset *test, int threads)
+{
+    dp_metrics mt;
+    dp_error err;
+    if (dp_evaluate(m, test, threads, &mt, &err) != DP_OK) return cli_fail(&err);
+    dp_log_metrics(stdout, &mt, dp_spec_is_classification(dp_model_spec(m)));
+    return 0;
+}
+
+static int run_predict(const dp_model *m, const dp_dataset *test, int threads, int proba)
+{
+    const dp_spec *spec = dp_model_spec(m);
+    size_t n = dp_data_count(test);
+    size_t K = (size_t)spec->sizes[spec->n_sizes - 1];
+    dp_error err;
+    int rc;
+    float *out = malloc((n ? n : 1) * K * sizeof(float));
+    if (!out) {
+        fprintf(stderr, "dpmlp: out of memory for %zu predictions\n", n);
+        rc = DP_EINTERNAL;
+    } else if (dp_predict(m, test, threads, out, &err) != DP_OK) {
+        rc = cli_fail(&err);
+    } else {
+        rc = print_predictions(spec, out, n, proba);
+    }
+    free(out);
+    return rc;
+}
+
+static int eval_or_predict(int argc, char **argv, int predict)
+{
+    const char *cmd = predict ? "predict" : "eval";
+    dp_opts o;
+    dp_error err;
+    int rc = cli_parse(cmd, argc, argv, predict ? DP_PREDICT_OPTS : DP_EVAL_OPTS, &o);
+    if (rc) return rc;
+    if (dp_opts_get(&o, "help")) {
+        fputs(predict ? PREDICT_HELP : EVAL_HELP, stdout);
+        return 0;
+    }
+    char why[256];
+    int threads;
+    if ((rc = cli_threads(cmd, &o, &threads, why, sizeof why))) return rc;
+    const char *path = dp_opts_get(&o, "model");
+    if (!path) return cli_usage(cmd, "--model FILE is required");
+    if (!dp_opts_get(&o, "data") && !dp_opts_get(&o, predict ? "input" : "test"))
+        return cli_usage(cmd, predict ? "give --data DIR or --input FILE.csv"
+                                      : "give --data DIR or --test FILE.csv");
+    dp_model *m = dp_model_load(path, &err);
+    if (!m) return cli_fail(&err);
+    cli_data data;
+    rc = cli_load_data(cmd, &o, dp_model_spec(m), 0, 1, &data);
+    if (!rc)
+        rc = predict ? run_predict(m, data.test, threads, dp_opts_get(&o, "proba") != NULL)
+                     : run_eval(m, data.test, threads);
+    cli_free_data(&data);
+    dp_model_free(m);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv) { return eval_or_predict(argc, argv, 0); }
+int cmd_predict(int argc, char **argv) { return eval_or_predict(argc, argv, 1); }

@@ -1,0 +1,108 @@
+/* `train --resume FILE`: the checkpoint fixes the model and the run's identity (layers,
+ * activation, loss, optimizer, batch, seed); only flags that leave both meaningful may
+ * change, and each change is said. */
+#include <stdio.h>
+#include <string.h>
+
+#include "train_cmd.h"
+
+/* A flag of the run's identity given again must say what the checkpoint says. */
+static int check_fixed(const char *cmd, const dp_opts *o, const dp_spec *flag_spec,
+                       const dp_train_config *flag_cfg, const dp_spec *ck_spec,
+                       const dp_train_config *cfg)
+{
+    static const char *const fixed[] = {"layers", "act", "loss", "optim", "batch", "seed", NULL};
+    for (int i = 0; fixed[i]; i++) {
+        if (!dp_opts_get(o, fixed[i])) continue;
+        int same = 1;
+        if (!strcmp(fixed[i], "layers"))
+            same = flag_spec->n_sizes == ck_spec->n_sizes &&
+                   !memcmp(flag_spec->sizes, ck_spec->sizes,
+                           (size_t)ck_spec->n_sizes * sizeof(int));
+        else if (!strcmp(fixed[i], "act"))
+            same = flag_spec->hidden == ck_spec->hidden;
+        else if (!strcmp(fixed[i], "loss"))
+            same = flag_spec->loss == ck_spec->loss;
+        else if (!strcmp(fixed[i], "optim"))
+            same = flag_cfg->optim == cfg->optim;
+        else if (!strcmp(fixed[i], "batch"))
+            same = flag_cfg->batch == cfg->batch;
+        else
+            same = flag_cfg->seed == cfg->seed;
+        if (!same)
+            return cli_usage(cmd, "--%s differs from the checkpoint's: a resumed run keeps its "
+                                  "model, optimizer, batch and seed", fixed[i]);
+    }
+    return 0;
+}
+
+/* The flags that may change take the flag's value; the changes are listed in `changed`. */
+static void apply_changes(const dp_opts *o, const dp_train_config *flag_cfg,
+                          dp_train_config *cfg, char *changed, size_t cap)
+{
+#define MAY_CHANGE(flag, field, fmt)                                                        \
+    if (dp_opts_get(o, flag) && flag_cfg->field != cfg->field) {                            \
+        size_t len = strlen(changed);                                                      \
+        snprintf(changed + len, cap - len, "%s--" flag " " fmt " -> " fmt, len ? ", " : "", \
+                 cfg->field, flag_cfg->field);                                             \
+        cfg->field = flag_cfg->field;                                                      \
+    }
+    MAY_CHANGE("epochs", epochs, "%d")
+    MAY_CHANGE("lr", lr, "%g")
+    MAY_CHANGE("momentum", momentum, "%g")
+    MAY_CHANGE("weight-decay", weight_decay, "%g")
+    MAY_CHANGE("beta1", beta1, "%g")
+    MAY_CHANGE("beta2", beta2, "%g")
+#undef MAY_CHANGE
+    if (dp_opts_get(o, "reduce") && flag_cfg->reduce != cfg->reduce) {
+        size_t len = strlen(changed);
+        snprintf(changed + len, cap - len, "%s--reduce %s -> %s", len ? ", " : "",
+                 dp_reduce_name(cfg->reduce), dp_reduce_name(flag_cfg->reduce));
+        cfg->reduce = flag_cfg->reduce;
+    }
+    /* Not stored in a checkpoint: this run's flags. */
+    cfg->max_steps = flag_cfg->max_steps;
+    cfg->team_openmp = flag_cfg->team_openmp;
+    cfg->deterministic = flag_cfg->deterministic;
+    cfg->verify_ranks = flag_cfg->verify_ranks;
+    cfg->resume_any_data = flag_cfg->resume_any_data;
+    cfg->quiet = flag_cfg->quiet;
+}
+
+static int resume_threads(const char *cmd, const dp_opts *o, dp_train_config *cfg, char *why,
+                          size_t why_len)
+{
+    if (!dp_opts_get(o, "threads")) {
+        snprintf(why, why_len, "as in the checkpoint");
+        return 0;
+    }
+    int threads, rc = cli_threads(cmd, o, &threads, why, why_len);
+    if (rc) return rc;
+    if (threads != cfg->threads && !cfg->quiet)
+        fprintf(stderr, "dpmlp: resume changes --threads %d -> %d (the model will not be "
+                        "byte-identical to an uninterrupted run)\n", cfg->threads, threads);
+    cfg->threads = threads;
+    return 0;
+}
+
+int cli_resume(const char *cmd, const dp_opts *o, const char *path, dp_spec *spec,
+               dp_train_config *cfg, dp_train_state *state, char *why, size_t why_len)
+{
+    dp_spec ck_spec;
+    dp_train_config ck_cfg = *cfg; /* fields a checkpoint does not store keep the flags' */
+    dp_error err;
+    if (dp_checkpoint_load(path, &ck_spec, &ck_cfg, state, &err) != DP_OK) return cli_fail(&err);
+    dp_train_config flag_cfg = *cfg;
+    *cfg = ck_cfg;
+    int rc = check_fixed(cmd, o, spec, &flag_cfg, &ck_spec, cfg);
+    if (rc) return rc;
+    char changed[512] = "";
+    apply_changes(o, &flag_cfg, cfg, changed, sizeof changed);
+    if (changed[0] && !cfg->quiet) fprintf(stderr, "dpmlp: resume changes %s\n", changed);
+    *spec = ck_spec;
+    if ((rc = resume_threads(cmd, o, cfg, why, why_len))) return rc;
+    if (!cfg->quiet)
+        fprintf(stderr, "dpmlp: resuming %s at epoch %d, step %ld (%ld steps done)\n", path,
+                state->epoch, state->next_step, state->global_step);
+    return 0;
+}

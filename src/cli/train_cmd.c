@@ -1,0 +1,301 @@
+/* `dpmlp train`: flags to a spec and config (or a checkpoint to resume, resume.c), the output
+ * files checked first (outputs.c), progress and JSON Lines on the way, checkpoints on
+ * schedule and on SIGINT/SIGTERM, the model at the end. MPI ranks all run it. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "log.h"
+#include "train_cmd.h"
+
+static const char TRAIN_HELP[] =
+    "usage: dpmlp train (--data DIR | --data synthetic:N | --train FILE.csv [--test FILE.csv])\n"
+    "                   [flags]\n"
+    "\n"
+    "Trains an MLP with data-parallel backprop: the batch is sharded across pinned workers,\n"
+    "each computes gradients into a private buffer, the buffers are reduced slice by slice and\n"
+    "one update is applied per step.\n"
+    "\n"
+    "data\n"
+    "  --data DIR          MNIST layout: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz];\n"
+    "                      t10k is the test set. synthetic:N makes N seeded random samples\n"
+    "  --train FILE.csv    one sample per row, optional header; classification: last column\n"
+    "                      is the class; regression: last K columns are targets (K outputs)\n"
+    "  --test FILE.csv     evaluated after every epoch\n"
+    "model\n"
+    "  --layers LIST       sizes from input to output            [784,256,128,10]\n"
+    "  --act A             hidden activation relu|sigmoid|tanh   [relu]\n"
+    "  --loss L            xent|bce|mse|mae (output: softmax|sigmoid|linear|linear) [xent]\n"
+    "optimizer\n"
+    "  --optim O           sgd|momentum|adam                     [adam]\n"
+    "  --lr X              learning rate          [adam 0.001, momentum 0.05, sgd 0.1]\n"
+    "  --momentum X        momentum coefficient                  [0.9]\n"
+    "  --weight-decay X    L2 penalty added to the gradient      [0]\n"
+    "  --beta1 X --beta2 X Adam moments                          [0.9, 0.999]\n"
+    "  --epochs N          passes over the training set          [10]\n"
+    "  --batch B           global batch, all workers together    [128]\n"
+    "  --steps N           stop after N optimizer steps (fixed-work benchmarks)\n"
+    "  --seed S            init and shuffles; same seed and threads -> same bytes [1]\n"
+    "parallelism\n"
+    "  --threads T         workers [OMP_NUM_THREADS, else allowed physical cores, capped by a\n"
+    "                      cgroup CPU quota]\n"
+    "  --bind P            compact|spread|none                   [compact]\n"
+    "  --reduce R          segmented|serial|tree                 [segmented]\n"
+    "  --team K            pthreads|openmp (OpenMP: set OMP_WAIT_POLICY=passive when\n"
+    "                      oversubscribing)                      [pthreads]\n"
+    "  --deterministic     same model bytes for every thread count (fixed micro-shards)\n"
+    "  --verify-ranks      MPI: check every epoch that all ranks hold identical weights\n"
+    "runs that survive\n"
+    "  --checkpoint FILE   full training state, written atomically every N epochs, at the\n"
+    "                      end, and when SIGINT/SIGTERM stops the run after its current step\n"
+    "  --checkpoint-every N  epochs between checkpoints          [1]\n"
+    "  --resume FILE       continue a checkpointed run (give the same data flags); may change\n"
+    "                      --epochs --lr --momentum --weight-decay --threads --bind --reduce\n"
+    "                      --team --steps; checkpoints go on to FILE unless --checkpoint\n"
+    "output\n"
+    "  --log FILE          JSON Lines, one object per epoch ('-' = stdout)\n"
+    "  --save FILE         the trained model (written atomically at the end)\n"
+    "  --quiet             no progress or start-up lines on stderr\n"
+    "\n"
+    "exit codes: 0 ok, 64 usage, 65 bad data, 66 missing input, 70 internal or non-finite\n"
+    "loss, 74 write failed, 130 SIGINT, 143 SIGTERM (after the current step and checkpoint)\n";
+
+/* ---- signals: the first asks training to stop after the current step, a second exits. ---- */
+
+static volatile int g_stop;
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig)
+{
+    if (g_signal) _exit(128 + sig);
+    g_signal = sig;
+    g_stop = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- the trainer's hooks: progress, the log, checkpoints ---- */
+
+typedef struct train_output {
+    dp_log *log;
+    dp_progress *progress;
+    int quiet;
+    int failed;               /* a log or checkpoint write failed: stop and report */
+    dp_error err;
+    const char *checkpoint;   /* path, or NULL */
+    const dp_train_config *cfg;
+    int checkpoints_written;
+} train_output;
+
+static void on_message(void *ctx, const char *line)
+{
+    train_output *t = ctx;
+    if (!t->quiet || !strncmp(line, "warning", 7)) fprintf(stderr, "dpmlp: %s\n", line);
+}
+
+static void on_step(void *ctx, int epoch, long step, long steps)
+{
+    train_output *t = ctx;
+    if (t->progress) dp_progress_step(t->progress, epoch, step, steps);
+}
+
+static void on_epoch(void *ctx, const dp_epoch_stats *s)
+{
+    train_output *t = ctx;
+    if (t->progress) dp_progress_epoch(t->progress, s);
+    char extra[384];
+    dp_log_run_fields(extra, sizeof extra, s, t->cfg);
+    if (t->log && !t->failed && dp_log_epoch(t->log, s, extra, &t->err) != DP_OK) {
+        t->failed = 1;
+        g_stop = 1; /* a run whose log cannot be written is not worth continuing */
+    }
+}
+
+static dp_status on_checkpoint(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
+                               const dp_train_state *state, dp_error *err)
+{
+    train_output *t = ctx;
+    dp_status st = dp_checkpoint_save(t->checkpoint, spec, cfg, state, err);
+    if (st == DP_OK) t->checkpoints_written++;
+    return st;
+}
+
+/* ---- one run ---- */
+
+typedef struct train_run {
+    int rank;
+    dp_opts o;
+    dp_spec spec;
+    dp_train_config cfg;
+    dp_train_state state;
+    long every;                /* --checkpoint-every */
+    const char *resume;        /* --resume path, or NULL */
+    cli_outputs out;           /* rank 0's output files */
+    char why[256];             /* where the worker count came from */
+} train_run;
+
+/* Flags to spec, config and paths; a checkpoint to resume replaces most of them. */
+static int read_flags(const char *cmd, train_run *r)
+{
+    dp_error err;
+    int rc;
+    if ((rc = cli_check(cmd, dp_flags_spec(&r->o, &r->spec, &err), &err)) ||
+        (rc = cli_check(cmd, dp_flags_train_config(&r->o, &r->cfg, &err), &err)))
+        return rc;
+    /* Only rank 0 talks and writes; the other ranks compute. */
+    if (r->rank != 0) r->cfg.quiet = 1;
+    if (dp_opts_get(&r->o, "test") && !dp_opts_get(&r->o, "train"))
+        return cli_usage(cmd, "--test needs --train (with --data the t10k files are the test set)");
+    r->every = 1;
+    const char *v = dp_opts_get(&r->o, "checkpoint-every");
+    if (v && (rc = cli_check(cmd, dp_flag_long("checkpoint-every", v, 1, 1000000, &r->every,
+                                               &err), &err)))
+        return rc;
+    r->resume = dp_opts_get(&r->o, "resume");
+    const char *ckpt = dp_opts_get(&r->o, "checkpoint");
+    if (r->rank == 0) {
+        r->out.checkpoint = ckpt ? ckpt : r->resume;
+        r->out.save = dp_opts_get(&r->o, "save");
+        r->out.log = dp_opts_get(&r->o, "log");
+    }
+    if (r->resume)
+        rc = cli_resume(cmd, &r->o, r->resume, &r->spec, &r->cfg, &r->state, r->why,
+                        sizeof r->why);
+    else
+        rc = cli_threads(cmd, &r->o, &r->cfg.threads, r->why, sizeof r->why);
+    return rc ? rc : cli_bind(cmd, &r->o, r->cfg.quiet, &r->cfg.bind);
+}
+
+static void say_start(const train_run *r, const cli_data *data)
+{
+    fprintf(stderr, "dpmlp: %zu training samples, %zu test; %d workers (%s); %s, batch %d, "
+                    "lr %g%s\n",
+            dp_data_count(data->train), data->test ? dp_data_count(data->test) : (size_t)0,
+            r->cfg.threads, r->why, dp_optim_name(r->cfg.optim), r->cfg.batch,
+            (double)r->cfg.lr, r->cfg.deterministic ? ", deterministic" : "");
+}
+
+/* What the finished (or stopped) run leaves: its exit code and, on success, the model. */
+static int finish(const train_run *r, const train_output *out, const dp_model *model,
+                  dp_status st, const dp_error *err)
+{
+    if (st != DP_OK) return cli_fail(err);
+    if (out->failed) return cli_fail(&out->err);
+    if (g_signal) {
+        fprintf(stderr, "dpmlp: stopped by signal %d after the current step; %s\n",
+                (int)g_signal,
+                out->checkpoints_written ? "checkpoint written, resume with --resume"
+                                         : "no checkpoint (--checkpoint not set); no model saved");
+        return 128 + g_signal;
+    }
+    const char *save = r->out.save;
+    dp_error serr;
+    if (save && dp_model_save(model, save, &serr) != DP_OK) return cli_fail(&serr);
+    if (save && !r->cfg.quiet) fprintf(stderr, "dpmlp: model saved to %s\n", save);
+    return 0;
+}
+
+static int run_training(train_run *r, const cli_data *data)
+{
+    train_output out;
+    memset(&out, 0, sizeof out);
+    out.quiet = r->cfg.quiet;
+    out.checkpoint = r->out.checkpoint;
+    out.cfg = &r->cfg;
+    dp_error err;
+    int rc = 0;
+    dp_model *model = NULL;
+    if (r->out.log && dp_log_open(r->out.log, &out.log, &err) != DP_OK) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+    if (!r->cfg.quiet) {
+        out.progress = dp_progress_new(stderr, r->cfg.epochs, 0);
+        say_start(r, data);
+    }
+    model = dp_model_create(&r->spec, r->cfg.seed, &err);
+    if (!model) {
+        rc = cli_fail(&err);
+        goto out;
+    }
+    install_signals();
+    dp_train_hooks hooks = {on_message, on_step, on_epoch, &out, &g_stop,
+                            out.checkpoint ? on_checkpoint : NULL, (int)r->every};
+    dp_status st = dp_train_resume(model, data->train, data->test, &r->cfg, &hooks,
+                                   r->resume ? &r->state : NULL, &err);
+    rc = finish(r, &out, model, st, &err);
+out:
+    dp_model_free(model);
+    if (out.progress) dp_progress_free(out.progress);
+    if (out.log) dp_log_close(out.log);
+    return rc;
+}
+
+static int train_main(int argc, char **argv, int rank)
+{
+    const char *cmd = "train";
+    train_run r;
+    memset(&r, 0, sizeof r);
+    r.rank = rank;
+    int rc = cli_parse(cmd, argc, argv, DP_TRAIN_OPTS, &r.o);
+    if (rc) return rc;
+    if (dp_opts_get(&r.o, "help")) {
+        fputs(TRAIN_HELP, stdout);
+        return 0;
+    }
+    cli_data data = {NULL, NULL};
+    if (!(rc = read_flags(cmd, &r)) && !(rc = cli_check_outputs(&r.out, r.cfg.quiet)) &&
+        !(rc = cli_load_data(cmd, &r.o, &r.spec, 1, r.cfg.seed, &data)))
+        rc = run_training(&r, &data);
+    cli_free_data(&data);
+    dp_train_state_free(&r.state);
+    return rc;
+}
+
+/* Do all ranks hold the same flags? A job whose ranks disagree cannot train one model. */
+static int same_flags_everywhere(int argc, char **argv)
+{
+    size_t len = 0;
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *joined = calloc(len + 1, 1);
+    for (int i = 0; joined && i < argc; i++) strcat(strcat(joined, argv[i]), "\n");
+    int same = joined && dp_dist_same_everywhere(joined, len);
+    free(joined);
+    return same;
+}
+
+/* Under mpirun every rank runs this: the same flags everywhere (checked), one shared fate —
+ * a rank that fails ends the whole job with its exit code instead of leaving the others
+ * waiting in an allreduce. */
+int cmd_train(int argc, char **argv)
+{
+    dp_error err;
+    if (dp_dist_init(&argc, &argv, &err) != DP_OK) return cli_fail(&err);
+    int rank = dp_dist_rank(), size = dp_dist_size();
+    if (size > 1 && !same_flags_everywhere(argc, argv)) {
+        if (rank == 0) fprintf(stderr, "dpmlp: train: the ranks were given different flags\n");
+        dp_dist_abort(DP_EUSAGE);
+        return DP_EUSAGE;
+    }
+    int rc = train_main(argc, argv, rank);
+    /* 130/143 after a signal are a stop every rank agreed on, not a failure. */
+    if (size > 1 && rc != 0 && rc != 130 && rc != 143) {
+        fprintf(stderr, "dpmlp: rank %d of %d failed (exit %d): stopping the job\n", rank, size,
+                rc);
+        dp_dist_abort(rc);
+        return rc;
+    }
+    dp_dist_finalize();
+    return rc;
+}

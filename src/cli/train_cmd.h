@@ -1,0 +1,25 @@
+/* The pieces of `dpmlp train` that live in their own rooms: resuming from a checkpoint
+ * (resume.c) and the run's output files (outputs.c). */
+#ifndef DP_CLI_TRAIN_CMD_H
+#define DP_CLI_TRAIN_CMD_H
+#include <stddef.h>
+
+#include "common.h"
+
+/* --resume PATH: loads the checkpoint into spec, cfg and state, keeping the flags that may
+ * change (each change said on stderr unless quiet) and refusing those that may not (64).
+ * The worker count comes from --threads, else from the checkpoint; why says which.
+ * Returns 0 or the exit code (message printed). */
+int cli_resume(const char *cmd, const dp_opts *o, const char *path, dp_spec *spec,
+               dp_train_config *cfg, dp_train_state *state, char *why, size_t why_len);
+
+/* The files a training run writes (NULL when not written; log "-" is stdout). */
+typedef struct cli_outputs {
+    const char *save, *log, *checkpoint;
+} cli_outputs;
+
+/* Before any data is loaded: every output's directory is writable. Then removes the temp
+ * files an interrupted checkpoint write left. Returns 0 or the exit code (message printed). */
+int cli_check_outputs(const cli_outputs *out, int quiet);
+
+#endif
