@@ -153,5 +153,9 @@ int cli_load_data(const char *cmd, const dp_opts *o, const dp_spec *spec, int wa
         rc = load_mnist(dir, want_train, out);
     else
         rc = load_csvs(o, spec, want_train, out);
+    /* How a file was read (a skipped header row, say) is a warning: said even with --quiet. */
+    const dp_dataset *sets[2] = {out->train, out->test};
+    for (int i = 0; !rc && i < 2; i++)
+        if (sets[i] && dp_data_note(sets[i])) fprintf(stderr, "dpmlp: %s\n", dp_data_note(sets[i]));
     return rc;
 }

@@ -2,6 +2,7 @@
  * that names the flag (the CLI prints it and exits 64). */
 #include "flags.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,20 +10,26 @@
 #include <string.h>
 
 
+#define V DP_OPT_VALUE
+#define P DP_OPT_PATH
+#define S DP_OPT_SWITCH
 const dp_opt_def DP_TRAIN_OPTS[] = {
-    {"data", 1},     {"train", 1},   {"test", 1},         {"layers", 1},
-    {"act", 1},      {"loss", 1},    {"optim", 1},        {"lr", 1},
-    {"momentum", 1}, {"weight-decay", 1}, {"beta1", 1},   {"beta2", 1},
-    {"epochs", 1},   {"batch", 1},   {"seed", 1},         {"threads", 1},
-    {"bind", 1},     {"reduce", 1},  {"team", 1},         {"steps", 1},
-    {"deterministic", 0}, {"log", 1}, {"save", 1},        {"checkpoint", 1},
-    {"checkpoint-every", 1}, {"resume", 1}, {"verify-ranks", 0}, {"quiet", 0}, {"help", 0},
+    {"data", P},     {"train", P},   {"test", P},         {"layers", V},
+    {"act", V},      {"loss", V},    {"optim", V},        {"lr", V},
+    {"momentum", V}, {"weight-decay", V}, {"beta1", V},   {"beta2", V},
+    {"epochs", V},   {"batch", V},   {"seed", V},         {"threads", V},
+    {"bind", V},     {"reduce", V},  {"team", V},         {"steps", V},
+    {"deterministic", S}, {"log", P}, {"save", P},        {"checkpoint", P},
+    {"checkpoint-every", V}, {"resume", P}, {"verify-ranks", S}, {"quiet", S}, {"help", S},
     {NULL, 0}};
-const dp_opt_def DP_EVAL_OPTS[] = {{"model", 1}, {"data", 1}, {"test", 1},
-                                   {"threads", 1}, {"help", 0}, {NULL, 0}};
-const dp_opt_def DP_PREDICT_OPTS[] = {{"model", 1}, {"data", 1}, {"input", 1}, {"threads", 1},
-                                      {"proba", 0}, {"help", 0}, {NULL, 0}};
-const dp_opt_def DP_TOPO_OPTS[] = {{"threads", 1}, {"bind", 1}, {"help", 0}, {NULL, 0}};
+const dp_opt_def DP_EVAL_OPTS[] = {{"model", P}, {"data", P}, {"test", P},
+                                   {"threads", V}, {"help", S}, {NULL, 0}};
+const dp_opt_def DP_PREDICT_OPTS[] = {{"model", P}, {"data", P}, {"input", P}, {"threads", V},
+                                      {"proba", S}, {"help", S}, {NULL, 0}};
+const dp_opt_def DP_TOPO_OPTS[] = {{"threads", V}, {"bind", V}, {"help", S}, {NULL, 0}};
+#undef V
+#undef P
+#undef S
 
 
 dp_status dp_opts_parse(int argc, char **argv, int first, const dp_opt_def *defs, dp_opts *out,
@@ -51,6 +58,8 @@ dp_status dp_opts_parse(int argc, char **argv, int first, const dp_opt_def *defs
         } else if (eq) {
             return dp_fail(err, DP_EUSAGE, "--%s takes no value", d->name);
         }
+        if (d->takes_value == DP_OPT_PATH && !*value)
+            return dp_fail(err, DP_EUSAGE, "--%s needs a file name, got an empty one", d->name);
         if (out->n == DP_MAX_OPTS) return dp_fail(err, DP_EUSAGE, "too many flags");
         out->name[out->n] = d->name;
         out->value[out->n] = value;
@@ -73,7 +82,7 @@ dp_status dp_flag_long(const char *flag, const char *s, long lo, long hi, long *
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end || errno)
+    if (end == s || *end || errno || isspace((unsigned char)s[0]))
         return dp_fail(err, DP_EUSAGE, "--%s '%.60s' is not an integer", flag, s);
     if (v < lo || v > hi)
         return dp_fail(err, DP_EUSAGE, "--%s %ld out of range %ld..%ld", flag, v, lo, hi);
@@ -86,7 +95,7 @@ dp_status dp_flag_u64(const char *flag, const char *s, uint64_t *out, dp_error *
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno || s[0] == '-')
+    if (end == s || *end || errno || !isdigit((unsigned char)s[0]))
         return dp_fail(err, DP_EUSAGE, "--%s '%.60s' is not a non-negative integer", flag, s);
     *out = (uint64_t)v;
     return DP_OK;
@@ -98,7 +107,7 @@ dp_status dp_flag_float(const char *flag, const char *s, double lo, int lo_open,
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v))
+    if (end == s || *end || errno || !isfinite(v) || isspace((unsigned char)s[0]))
         return dp_fail(err, DP_EUSAGE, "--%s '%.60s' is not a number", flag, s);
     /* Checked after narrowing: 1e-50 is > 0 as a double but 0 as a float. */
     float f = (float)v;

@@ -9,9 +9,13 @@
 
 #define DP_MAX_OPTS 64
 
+/* What a flag takes: nothing, a value, or a file name (never empty: "" is a usage error
+ * naming the flag, not a file that cannot be opened). */
+enum { DP_OPT_SWITCH = 0, DP_OPT_VALUE = 1, DP_OPT_PATH = 2 };
+
 typedef struct dp_opt_def {
     const char *name;  /* without the leading dashes */
-    int takes_value;
+    int takes_value;   /* DP_OPT_SWITCH, DP_OPT_VALUE or DP_OPT_PATH */
 } dp_opt_def;
 
 typedef struct dp_opts {
@@ -28,6 +32,8 @@ dp_status dp_opts_parse(int argc, char **argv, int first, const dp_opt_def *defs
 /* The last value given for name (later flags win), or NULL. */
 const char *dp_opts_get(const dp_opts *o, const char *name);
 
+/* Numbers are written as they are: a leading space (or, for u64, any sign) is refused, so
+ * " -1" is not taken for 2^64-1. */
 dp_status dp_flag_long(const char *flag, const char *s, long lo, long hi, long *out,
                        dp_error *err);
 dp_status dp_flag_u64(const char *flag, const char *s, uint64_t *out, dp_error *err);

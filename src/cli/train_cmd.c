@@ -179,10 +179,10 @@ static int read_flags(const char *cmd, train_run *r)
 
 static void say_start(const train_run *r, const cli_data *data)
 {
-    fprintf(stderr, "dpmlp: %zu training samples, %zu test; %d workers (%s); %s, batch %d, "
+    fprintf(stderr, "dpmlp: %zu training samples, %zu test; %d worker%s (%s); %s, batch %d, "
                     "lr %g%s\n",
             dp_data_count(data->train), data->test ? dp_data_count(data->test) : (size_t)0,
-            r->cfg.threads, r->why, dp_optim_name(r->cfg.optim), r->cfg.batch,
+            r->cfg.threads, r->cfg.threads == 1 ? "" : "s", r->why, dp_optim_name(r->cfg.optim), r->cfg.batch,
             (double)r->cfg.lr, r->cfg.deterministic ? ", deterministic" : "");
 }
 

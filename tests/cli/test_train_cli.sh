@@ -121,6 +121,16 @@ usage "no data" train --layers 4,3
 usage "unknown command" frobnicate
 usage "eval without model" eval --test "$tmp/test.csv"
 usage "non-numeric epochs" train --train "$tmp/train.csv" --layers 4,3 --epochs ten
+usage "seed with a leading space and sign" train --train "$tmp/train.csv" --layers 4,3 --seed " -1"
+# Every path flag given "" is a usage error naming the flag (was "dpmlp: : cannot open").
+for flag in --save --log --checkpoint --resume --test; do
+    usage "empty $flag" train --train "$tmp/train.csv" --layers 4,3 $flag ""
+    check "empty $flag: the message names $flag" grep -q -- "$flag" "$tmp/u.err"
+done
+usage "empty --model" eval --model "" --test "$tmp/test.csv"
+usage "empty --input" predict --model "$tmp/m.model" --input ""
+$DPMLP train --train "$tmp/train.csv" --layers 4,3 --epochs 1 --threads 1 2>"$tmp/one.err"
+check "start-up line says '1 worker' (singular)" grep -q "; 1 worker (" "$tmp/one.err"
 
 for sub in train eval predict topo; do
     check "$sub --help" bash -c "'$DPMLP' $sub --help | grep -q usage"
