@@ -153,5 +153,33 @@ $DPMLP train --train "$tmp/train.csv" --layers 4,3 --epochs 1 --quiet \
     --save "$tmp/no/such/dir/m.model" 2>"$tmp/s.err"
 check "save into a missing directory exits 74" [ $? -eq 74 ]
 
+# --- every output is checked before any data is loaded (the data here does not exist: a
+# check that came after loading would exit 66 instead) ---
+out_first() {
+    local name=$1 want=$2; shift 2
+    "$DPMLP" train --train "$tmp/no-such-data.csv" --layers 4,3 --epochs 1 --quiet "$@" \
+        2>"$tmp/o.err"
+    local rc=$?
+    check "$name: exits $want before loading data (got $rc: $(head -c 160 "$tmp/o.err"))" \
+        [ $rc -eq "$want" ]
+}
+mkdir -p "$tmp/outdir"
+out_first "--save DIR" 74 --save "$tmp/outdir"
+check "--save DIR: says it is a directory" grep -q "is a directory" "$tmp/o.err"
+out_first "--checkpoint DIR" 74 --checkpoint "$tmp/outdir"
+out_first "--log DIR" 74 --log "$tmp/outdir"
+out_first "--save in a missing directory" 74 --save "$tmp/none/m.model"
+out_first "--checkpoint \"\"" 64 --checkpoint ""
+out_first "--log \"\"" 64 --log ""
+long=$(printf 'n%.0s' $(seq 250))   # 250 fits NAME_MAX, 250 + ".tmp.XXXXXX" does not
+out_first "--save with a 250-byte name (its temp name too long)" 74 --save "$tmp/$long"
+check "... the message says the name is too long" grep -q "too long" "$tmp/o.err"
+out_first "--checkpoint with a 250-byte name" 74 --checkpoint "$tmp/$long"
+if [ "$(id -u)" != 0 ]; then   # root writes anywhere: the check cannot fail for it
+    mkdir -p "$tmp/ro" && chmod 555 "$tmp/ro"
+    out_first "--save in an unwritable directory" 74 --save "$tmp/ro/m.model"
+    chmod 755 "$tmp/ro"
+fi
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
