@@ -4,6 +4,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,8 +78,105 @@ static void remove_stale_temps(const char *ckpt_path, int quiet)
     globfree(&g);
 }
 
-int cli_check_outputs(const cli_outputs *out, int quiet)
+/* ---- no two flags name the same file (unless it is meant: --resume X --checkpoint X) ---- */
+
+/* A file's identity: device and inode where it exists, else the real path of its directory
+ * plus its name (what it will be once written). */
+typedef struct file_id {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    char name[PATH_MAX + 256];
+} file_id;
+
+static void file_id_of(const char *path, file_id *id)
 {
+    struct stat sb;
+    memset(id, 0, sizeof *id);
+    if (stat(path, &sb) == 0) {
+        id->exists = 1;
+        id->dev = sb.st_dev;
+        id->ino = sb.st_ino;
+        return;
+    }
+    char dir[4096], real[PATH_MAX];
+    dir_of(path, dir, sizeof dir);
+    const char *slash = strrchr(path, '/');
+    if (realpath(dir, real))
+        snprintf(id->name, sizeof id->name, "%s/%s", real, slash ? slash + 1 : path);
+    else
+        snprintf(id->name, sizeof id->name, "%s", path);
+}
+
+static int same_file(const file_id *a, const file_id *b)
+{
+    if (a->exists != b->exists) return 0;
+    return a->exists ? a->dev == b->dev && a->ino == b->ino : !strcmp(a->name, b->name);
+}
+
+#define MAX_NAMED 16
+
+typedef struct named_file {
+    const char *flag;
+    char path[4200];
+    int output;
+    file_id id;
+} named_file;
+
+static void add_file(named_file *f, int *n, const char *flag, const char *path, int output)
+{
+    if (!path || !strcmp(path, "-") || *n == MAX_NAMED) return;
+    named_file *e = &f[(*n)++];
+    e->flag = flag;
+    snprintf(e->path, sizeof e->path, "%s", path);
+    e->output = output;
+    file_id_of(e->path, &e->id);
+}
+
+/* Every file the flags name: --data DIR's MNIST files (the names its loader tries), the CSVs,
+ * the checkpoint resumed from, then the outputs. */
+static int named_files(const dp_opts *o, const cli_outputs *out, named_file *f)
+{
+    static const char *const mnist[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    int n = 0;
+    const char *dir = dp_opts_get(o, "data");
+    for (int i = 0; dir && strncmp(dir, "synthetic:", 10) && i < 8; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/%s%s", dir, mnist[i / 2], i % 2 ? ".gz" : "");
+        if (access(p, F_OK) == 0) add_file(f, &n, "data", p, 0);
+    }
+    add_file(f, &n, "train", dp_opts_get(o, "train"), 0);
+    add_file(f, &n, "test", dp_opts_get(o, "test"), 0);
+    add_file(f, &n, "resume", dp_opts_get(o, "resume"), 0);
+    add_file(f, &n, "save", out->save, 1);
+    add_file(f, &n, "checkpoint", dp_opts_get(o, "checkpoint"), 1);
+    add_file(f, &n, "log", out->log, 1);
+    return n;
+}
+
+/* An output that is also an input (or another output) is overwritten: --train X.csv
+ * --save X.csv, --resume X --log X, --save X --checkpoint X. */
+static int check_collisions(const char *cmd, const dp_opts *o, const cli_outputs *out)
+{
+    named_file files[MAX_NAMED];
+    int n = named_files(o, out, files);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            const named_file *a = &files[i], *b = &files[j];
+            if (!a->output && !b->output) continue;
+            /* Resuming a checkpoint and checkpointing on to it is the normal pattern. */
+            if (!strcmp(a->flag, "resume") && !strcmp(b->flag, "checkpoint")) continue;
+            if (same_file(&a->id, &b->id))
+                return cli_usage(cmd, "--%s and --%s name the same file '%s'", a->flag, b->flag,
+                                 b->path);
+        }
+    return 0;
+}
+
+int cli_check_outputs(const char *cmd, const dp_opts *o, const cli_outputs *out, int quiet)
+{
+    if (check_collisions(cmd, o, out)) return DP_EUSAGE;
     int rc = check_output("save", out->save, 1);
     if (!rc) rc = check_output("log", out->log, 0);
     if (!rc) rc = check_output("checkpoint", out->checkpoint, 1);

@@ -255,7 +255,7 @@ static int train_main(int argc, char **argv, int rank)
         return 0;
     }
     cli_data data = {NULL, NULL};
-    if (!(rc = read_flags(cmd, &r)) && !(rc = cli_check_outputs(&r.out, r.cfg.quiet)) &&
+    if (!(rc = read_flags(cmd, &r)) && !(rc = cli_check_outputs(cmd, &r.o, &r.out, r.cfg.quiet)) &&
         !(rc = cli_load_data(cmd, &r.o, &r.spec, 1, r.cfg.seed, &data)))
         rc = run_training(&r, &data);
     cli_free_data(&data);

@@ -18,9 +18,10 @@ typedef struct cli_outputs {
     const char *save, *log, *checkpoint;
 } cli_outputs;
 
-/* Before any data is loaded: every output's directory is writable, the file is not a
+/* Before any data is loaded: no two flags name one file where one of them writes it (64),
+ * every output's directory is writable, the file is not a
  * directory, its name (with the temp suffix of atomic writes) fits NAME_MAX. Then removes the temp
  * files an interrupted checkpoint write left. Returns 0 or the exit code (message printed). */
-int cli_check_outputs(const cli_outputs *out, int quiet);
+int cli_check_outputs(const char *cmd, const dp_opts *o, const cli_outputs *out, int quiet);
 
 #endif

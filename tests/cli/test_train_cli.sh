@@ -181,5 +181,34 @@ if [ "$(id -u)" != 0 ]; then   # root writes anywhere: the check cannot fail for
     chmod 755 "$tmp/ro"
 fi
 
+# --- two flags naming one file, one of them an output: 64 naming both, nothing written ---
+d="$tmp/same"
+mkdir -p "$d/mnist"
+$DPMLP train --data synthetic:300 --layers 4,3 --epochs 1 --quiet --checkpoint "$d/C"
+cp "$d/C" "$d/C.orig"
+cp "$tmp/train.csv" "$d/t.csv"
+ln "$d/t.csv" "$d/hard.csv"
+printf 'not an idx file' >"$d/mnist/train-images-idx3-ubyte.gz"
+collide() {
+    local want=$1; shift
+    "$DPMLP" train --layers 4,3 --epochs 2 --quiet "$@" >/dev/null 2>"$tmp/c.err"
+    local rc=$?
+    check "collision $*: exits 64 (got $rc)" [ $rc -eq 64 ]
+    check "collision $*: the message names $want" grep -q -- "$want name the same file" "$tmp/c.err"
+}
+collide "--save and --checkpoint" --data synthetic:300 --save "$d/X" --checkpoint "$d/X"
+check "... and wrote nothing" [ ! -e "$d/X" ]
+collide "--resume and --log" --data synthetic:300 --resume "$d/C" --log "$d/C"
+collide "--resume and --save" --data synthetic:300 --resume "$d/C" --save "$d/../same/C"
+check "... the checkpoint is untouched" cmp -s "$d/C" "$d/C.orig"
+collide "--train and --save" --train "$d/t.csv" --save "$d/t.csv"
+collide "--train and --log" --train "$d/hard.csv" --log "$d/t.csv"
+check "... the training data is untouched" cmp -s "$d/t.csv" "$tmp/train.csv"
+collide "--test and --checkpoint" --train "$tmp/train.csv" --test "$d/t.csv" --checkpoint "$d/t.csv"
+collide "--data and --save" --data "$d/mnist" --save "$d/mnist/train-images-idx3-ubyte.gz"
+collide "--save and --log" --data synthetic:300 --save "$d/new" --log "$d/./new"
+$DPMLP train --data synthetic:300 --layers 4,3 --epochs 2 --quiet --resume "$d/C" --checkpoint "$d/C"
+check "--resume X --checkpoint X (the normal pattern) is allowed" [ $? -eq 0 ]
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
