@@ -3,6 +3,7 @@
  * name. Functions return exit codes; only main() ends the process. */
 #include "common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,32 @@ int cli_fail(const dp_error *err)
 {
     fprintf(stderr, "dpmlp: %s\n", err->msg);
     return err->code ? (int)err->code : DP_EINTERNAL;
+}
+
+static int g_stdout_reported;
+
+int cli_flush_stdout(void)
+{
+    errno = 0;
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno ? errno : EIO;
+    if (!bad) return 0;
+    if (e == EPIPE) return 0;
+    if (!g_stdout_reported)
+        fprintf(stderr, "dpmlp: cannot write to standard output: %s\n", strerror(e));
+    g_stdout_reported = 1;
+    return DP_EIO;
+}
+
+int cli_close_stdout(int rc)
+{
+    int st = cli_flush_stdout();
+    if (fclose(stdout) != 0 && !st && errno != EPIPE) {
+        if (!g_stdout_reported)
+            fprintf(stderr, "dpmlp: cannot write to standard output: %s\n", strerror(errno));
+        st = DP_EIO;
+    }
+    return rc ? rc : st;
 }
 
 int cli_parse(const char *cmd, int argc, char **argv, const dp_opt_def *defs, dp_opts *o)

@@ -26,6 +26,13 @@ int cli_threads(const char *cmd, const dp_opts *o, int *threads, char *why, size
 /* --bind, else compact (none when OMP_PROC_BIND/OMP_PLACES bind for us). 0 or 64. */
 int cli_bind(const char *cmd, const dp_opts *o, int quiet, dp_bind *bind);
 
+/* Flushes stdout: 0, or 74 with "dpmlp: cannot write to standard output: <why>" said once
+ * (a result lost on a full disk must not exit 0). */
+int cli_flush_stdout(void);
+/* At exit: flushes and closes stdout; rc, or 74 when that fails and rc was 0. A reader that
+ * went away (EPIPE, only seen where SIGPIPE is ignored: train) is not our failure. */
+int cli_close_stdout(int rc);
+
 typedef struct cli_data {
     dp_dataset *train, *test;
 } cli_data;

@@ -1,6 +1,5 @@
 /* `dpmlp eval` (one JSON object of metrics) and `dpmlp predict` (one line per sample) on a
  * saved model. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +34,7 @@ static int print_predictions(const dp_spec *spec, const float *out, size_t n, in
             putchar('\n');
         }
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "dpmlp: writing predictions to stdout failed: %s\n", strerror(errno));
-        return DP_EIO;
-    }
-    return 0;
+    return cli_flush_stdout();
 }
 
 static int run_eval(const dp_model *m, const dp_dataset *test, int threads)

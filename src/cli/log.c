@@ -14,6 +14,7 @@
 struct dp_log {
     FILE *f;
     int is_stdout;
+    int reader_gone;
     char *path;
 };
 
@@ -84,10 +85,13 @@ dp_status dp_log_epoch(dp_log *l, const dp_epoch_stats *s, const char *extra, dp
         fflush(l->f) != 0 || ferror(l->f)) {
         int e = errno ? errno : EIO;
         clearerr(l->f);
+        l->reader_gone = e == EPIPE;
         return dp_fail(err, DP_EIO, "%s: cannot write log: %s", l->path, strerror(e));
     }
     return DP_OK;
 }
+
+int dp_log_reader_gone(const dp_log *l) { return l && l->reader_gone; }
 
 void dp_log_run_fields(char *buf, size_t cap, const dp_epoch_stats *s, const dp_train_config *c)
 {

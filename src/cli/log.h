@@ -18,6 +18,8 @@ dp_status dp_log_open(const char *path, dp_log **out, dp_error *err);
  * Returns DP_EIO if the write failed. */
 dp_status dp_log_epoch(dp_log *l, const dp_epoch_stats *s, const char *extra, dp_error *err);
 void dp_log_close(dp_log *l);
+/* Did the last failed write find the reader gone (EPIPE: `--log - | head`)? */
+int dp_log_reader_gone(const dp_log *l);
 /* The `extra` fragment of a training run's epoch line: ranks, allreduce_s and the
  * configuration that produced it (threads, batch, bind, reduce, team, deterministic), plus
  * "partial":true for an epoch a stop cut short. */

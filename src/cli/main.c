@@ -44,5 +44,5 @@ static int dispatch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    exit(dispatch(argc, argv));
+    exit(cli_close_stdout(dispatch(argc, argv)));
 }

@@ -116,10 +116,16 @@ static void on_epoch(void *ctx, const dp_epoch_stats *s)
     if (t->progress) dp_progress_epoch(t->progress, s);
     char extra[384];
     dp_log_run_fields(extra, sizeof extra, s, t->cfg);
-    if (t->log && !t->failed && dp_log_epoch(t->log, s, extra, &t->err) != DP_OK) {
-        t->failed = 1;
-        g_stop = 1; /* a run whose log cannot be written is not worth continuing */
+    if (!t->log || t->failed || dp_log_epoch(t->log, s, extra, &t->err) == DP_OK) return;
+    if (dp_log_reader_gone(t->log)) {
+        /* `--log - | head`: the reader chose to stop reading, not to lose the run. */
+        fprintf(stderr, "dpmlp: warning: %s; logging stopped, the run goes on\n", t->err.msg);
+        dp_log_close(t->log);
+        t->log = NULL;
+        return;
     }
+    t->failed = 1;
+    g_stop = 1; /* a run whose log cannot be written is not worth continuing */
 }
 
 static dp_status on_checkpoint(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
@@ -281,6 +287,9 @@ static int same_flags_everywhere(int argc, char **argv)
 int cmd_train(int argc, char **argv)
 {
     dp_error err;
+    /* A closed log or stdout reader must not kill the run unsaved: writes fail with EPIPE
+     * instead, and the log stops with a warning (on_epoch). */
+    signal(SIGPIPE, SIG_IGN);
     if (dp_dist_init(&argc, &argv, &err) != DP_OK) return cli_fail(&err);
     int rank = dp_dist_rank(), size = dp_dist_size();
     if (size > 1 && !same_flags_everywhere(argc, argv)) {

@@ -210,5 +210,36 @@ collide "--save and --log" --data synthetic:300 --save "$d/new" --log "$d/./new"
 $DPMLP train --data synthetic:300 --layers 4,3 --epochs 2 --quiet --resume "$d/C" --checkpoint "$d/C"
 check "--resume X --checkpoint X (the normal pattern) is allowed" [ $? -eq 0 ]
 
+# --- a result that cannot be written is a failure (74), not a silent 0 ---
+if [ -w /dev/full ]; then
+    full() {
+        local name=$1; shift
+        "$DPMLP" "$@" >/dev/full 2>"$tmp/f.err"
+        local rc=$?
+        check "$name > /dev/full exits 74 (got $rc)" [ $rc -eq 74 ]
+        check "$name > /dev/full says so" grep -q "$want: No space left" "$tmp/f.err"
+    }
+    want="cannot write to standard output"
+    full "eval" eval --model "$tmp/m.model" --test "$tmp/test.csv"
+    full "predict" predict --model "$tmp/m.model" --input "$tmp/test.csv"
+    full "topo" topo --threads 2
+    full "--version" --version
+    full "--help" --help
+    full "train --help" train --help
+    want="cannot write log"
+    full "train --log -" train --train "$tmp/train.csv" --layers 4,3 --epochs 1 --quiet --log -
+fi
+# `--log - | head -1`: the reader leaves, the run goes on and saves its model (epochs long
+# enough that head has gone before the second line).
+rm -f "$tmp/pipe.model"
+"$DPMLP" train --data synthetic:200000 --layers 20,64,10 --epochs 3 --threads 2 --quiet \
+    --log - --save "$tmp/pipe.model" 2>"$tmp/pipe.err" | head -1 >"$tmp/pipe.out"
+rc=${PIPESTATUS[0]}
+check "train --log - | head -1: dpmlp exits 0 (got $rc)" [ "$rc" -eq 0 ]
+check "... the model is saved" [ -s "$tmp/pipe.model" ]
+check "... head got the first epoch's line" grep -q '^{"epoch":1,' "$tmp/pipe.out"
+check "... one warning says logging stopped" \
+    bash -c "[ \$(grep -c 'logging stopped, the run goes on' '$tmp/pipe.err') -eq 1 ]"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
