@@ -50,7 +50,8 @@ static const char TRAIN_HELP[] =
     "  --verify-ranks      MPI: check every epoch that all ranks hold identical weights\n"
     "runs that survive\n"
     "  --checkpoint FILE   full training state, written atomically every N epochs, at the\n"
-    "                      end, and when SIGINT/SIGTERM stops the run after its current step\n"
+    "                      end, and when SIGINT/SIGTERM/SIGHUP stops the run after its\n"
+    "                      current step\n"
     "  --checkpoint-every N  epochs between checkpoints          [1]\n"
     "  --resume FILE       continue a checkpointed run (give the same data flags); may change\n"
     "                      --epochs --lr --momentum --weight-decay --threads --bind --reduce\n"
@@ -61,9 +62,12 @@ static const char TRAIN_HELP[] =
     "  --quiet             no progress or start-up lines on stderr\n"
     "\n"
     "exit codes: 0 ok, 64 usage, 65 bad data, 66 missing input, 70 internal or non-finite\n"
-    "loss, 74 write failed, 130 SIGINT, 143 SIGTERM (after the current step and checkpoint)\n";
+    "loss, 71 a worker thread could not start, 74 write failed, 75 the checkpoint is locked by\n"
+    "another run, 129 SIGHUP, 130 SIGINT, 143 SIGTERM (after the current step and checkpoint)\n";
 
-/* ---- signals: the first asks training to stop after the current step, a second exits. ---- */
+/* ---- signals: the first asks training to stop after the current step, a second exits. ----
+ * SIGHUP (a closed terminal, an ssh drop) is one more such stop, exit 129 = 128 + SIGHUP,
+ * unless it is ignored on entry: under nohup the user asked for the run to outlive it. */
 
 static volatile int g_stop;
 static volatile sig_atomic_t g_signal;
@@ -77,12 +81,20 @@ static void on_signal(int sig)
 
 static void install_signals(void)
 {
-    struct sigaction sa;
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaction(SIGHUP, &sa, NULL);
+}
+
+/* 129/130/143: a stop by SIGHUP/SIGINT/SIGTERM after the current step, not a failure. */
+static int stopped_by_signal(int rc)
+{
+    return rc == 128 + SIGHUP || rc == 128 + SIGINT || rc == 128 + SIGTERM;
 }
 
 /* ---- the trainer's hooks: progress, the log, checkpoints ---- */
@@ -298,8 +310,8 @@ int cmd_train(int argc, char **argv)
         return DP_EUSAGE;
     }
     int rc = train_main(argc, argv, rank);
-    /* 130/143 after a signal are a stop every rank agreed on, not a failure. */
-    if (size > 1 && rc != 0 && rc != 130 && rc != 143) {
+    /* A stop by a signal is one every rank agreed on, not a failure. */
+    if (size > 1 && rc != 0 && !stopped_by_signal(rc)) {
         fprintf(stderr, "dpmlp: rank %d of %d failed (exit %d): stopping the job\n", rank, size,
                 rc);
         dp_dist_abort(rc);

@@ -126,8 +126,15 @@ d="$tmp/big"
 mkdir -p "$d"
 "$DPMLP" train "${BIG[@]}" --quiet --save "$d/A.model"
 check "big: uninterrupted run exits 0" [ $? -eq 0 ]
-for sig in TERM INT; do
-    want=$([ $sig = TERM ] && echo 143 || echo 130)
+# SIGHUP (a closed terminal) stops like SIGTERM, exit 129; unless this shell was started with
+# it ignored (nohup), which its children inherit and dpmlp then honours.
+sigs="TERM INT HUP"
+if (( 0x$(awk '/^SigIgn:/ {print $2}' /proc/$$/status 2>/dev/null || echo 0) & 1 )); then
+    echo "SIGHUP is ignored in this shell (nohup?): the SIGHUP case is skipped"
+    sigs="TERM INT"
+fi
+for sig in $sigs; do
+    case $sig in TERM) want=143 ;; INT) want=130 ;; HUP) want=129 ;; esac
     rm -f "$d/C" "$d/L"
     "$DPMLP" train "${BIG[@]}" --checkpoint "$d/C" --log "$d/L" 2>"$d/err.$sig" &
     bg_pid=$!
@@ -158,6 +165,15 @@ lines = open(sys.argv[1]).read().splitlines()
     check "SIG$sig: resumed model is byte-identical to the uninterrupted one" \
         cmp -s "$d/A.model" "$d/B.$sig.model"
 done
+
+# Under nohup (SIGHUP ignored on entry) a hang-up does not stop the run.
+nohup "$DPMLP" train "${BIG[@]}" --epochs 1 --checkpoint "$d/H" >/dev/null 2>"$d/err.nohup" &
+bg_pid=$!
+wait_started "$d/err.nohup" && kill -HUP $bg_pid
+wait $bg_pid
+rc=$?
+bg_pid=
+check "nohup: SIGHUP leaves the run going, exit 0 (got $rc)" [ $rc -eq 0 ]
 
 # Without --checkpoint a stop still exits 143, writes nothing, and says so.
 rm -f "$d/C"
