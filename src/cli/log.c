@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ struct dp_log {
     char *path;
 };
 
-dp_status dp_log_open(const char *path, dp_log **out, dp_error *err)
+/* The log for path opened with fopen mode (stdout for "-"). */
+static dp_status log_open_mode(const char *path, const char *mode, dp_log **out, dp_error *err)
 {
     if (!path || !out) return dp_fail(err, DP_EINTERNAL, "log open: missing path or output");
     *out = NULL;
@@ -30,7 +32,7 @@ dp_status dp_log_open(const char *path, dp_log **out, dp_error *err)
         free(l);
         return dp_fail(err, DP_EIO, "%s: cannot open log: out of memory", path);
     }
-    l->f = l->is_stdout ? stdout : fopen(path, "w");
+    l->f = l->is_stdout ? stdout : fopen(path, mode);
     if (!l->f) {
         int e = errno;
         free(l->path);
@@ -38,6 +40,47 @@ dp_status dp_log_open(const char *path, dp_log **out, dp_error *err)
         return dp_fail(err, DP_EIO, "%s: cannot open log: %s", path, strerror(e));
     }
     *out = l;
+    return DP_OK;
+}
+
+dp_status dp_log_open(const char *path, dp_log **out, dp_error *err)
+{
+    return log_open_mode(path, "w", out, err);
+}
+
+/* Where the kept part of a log ends: the start of its first line that is torn (no newline)
+ * or of epoch >= first_epoch. Lines that are not epoch objects are kept. */
+static long kept_length(FILE *f, int first_epoch)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long at = 0;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        int epoch;
+        if (line[n - 1] != '\n') break;
+        if (sscanf(line, "{\"epoch\":%d", &epoch) == 1 && epoch >= first_epoch) break;
+        at += (long)n;
+    }
+    free(line);
+    return at;
+}
+
+dp_status dp_log_open_resume(const char *path, int first_epoch, dp_log **out, dp_error *err)
+{
+    /* "a+": reads from the start, every write appends after what is kept. */
+    dp_status st = log_open_mode(path, "a+", out, err);
+    if (st != DP_OK || (*out)->is_stdout) return st;
+    dp_log *l = *out;
+    errno = 0;
+    long keep = kept_length(l->f, first_epoch);
+    if (ferror(l->f) || ftruncate(fileno(l->f), keep) != 0) {
+        int e = errno ? errno : EIO;
+        dp_log_close(l);
+        *out = NULL;
+        return dp_fail(err, DP_EIO, "%s: cannot keep the log's earlier epochs: %s", path,
+                       strerror(e));
+    }
     return DP_OK;
 }
 

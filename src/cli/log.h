@@ -11,6 +11,10 @@ typedef struct dp_log dp_log;
 
 /* path "-" is stdout. Fails with DP_EIO naming the path. */
 dp_status dp_log_open(const char *path, dp_log **out, dp_error *err);
+/* For a resumed run whose first epoch is first_epoch: keeps the file's lines of earlier
+ * epochs and appends after them, so every epoch appears once (the lines of the epoch being
+ * redone, of later ones, and a torn last line are cut off). A missing file is created. */
+dp_status dp_log_open_resume(const char *path, int first_epoch, dp_log **out, dp_error *err);
 /* Writes one JSON object line and flushes: epoch, steps, samples, train_loss, test_loss,
  * test_accuracy (classification) or test_mae (regression) — null when there is no test set —
  * seconds, samples_per_sec, forward_s, backward_s, reduce_s, update_s, imbalance, plus the

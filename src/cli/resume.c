@@ -106,3 +106,10 @@ int cli_resume(const char *cmd, const dp_opts *o, const char *path, dp_spec *spe
                 state->epoch, state->next_step, state->global_step);
     return 0;
 }
+
+int cli_resume_first_epoch(const dp_train_state *state, const dp_train_config *cfg)
+{
+    size_t n = state->n_train, batch = (size_t)cfg->batch < n ? (size_t)cfg->batch : n;
+    long steps_per_epoch = batch ? (long)((n + batch - 1) / batch) : 0;
+    return state->epoch + (state->next_step >= steps_per_epoch);
+}

@@ -224,6 +224,13 @@ static int finish(const train_run *r, const train_output *out, const dp_model *m
     return 0;
 }
 
+/* A fresh run starts its log afresh; a resumed one keeps the epochs before its first. */
+static dp_status open_log(const train_run *r, dp_log **log, dp_error *err)
+{
+    if (!r->resume) return dp_log_open(r->out.log, log, err);
+    return dp_log_open_resume(r->out.log, cli_resume_first_epoch(&r->state, &r->cfg), log, err);
+}
+
 static int run_training(train_run *r, const cli_data *data)
 {
     train_output out;
@@ -234,7 +241,7 @@ static int run_training(train_run *r, const cli_data *data)
     dp_error err;
     int rc = 0;
     dp_model *model = NULL;
-    if (r->out.log && dp_log_open(r->out.log, &out.log, &err) != DP_OK) {
+    if (r->out.log && open_log(r, &out.log, &err) != DP_OK) {
         rc = cli_fail(&err);
         goto out;
     }

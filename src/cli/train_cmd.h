@@ -13,6 +13,10 @@
 int cli_resume(const char *cmd, const dp_opts *o, const char *path, dp_spec *spec,
                dp_train_config *cfg, dp_train_state *state, char *why, size_t why_len);
 
+/* The first epoch a run resumed from state will train (and log): the checkpoint's epoch, or
+ * the next one when it was written at the epoch's end (the trainer's rule). */
+int cli_resume_first_epoch(const dp_train_state *state, const dp_train_config *cfg);
+
 /* The files a training run writes (NULL when not written; log "-" is stdout). */
 typedef struct cli_outputs {
     const char *save, *log, *checkpoint;

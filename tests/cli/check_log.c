@@ -311,6 +311,43 @@ START_TEST(log_lines_parse_back)
 }
 END_TEST
 
+/* A resumed run keeps the epochs before its first, drops the redone (partial) one, later
+ * ones and a torn last line, and appends; a fresh open still truncates. */
+START_TEST(log_resume_keeps_earlier_epochs)
+{
+    FILE *f = fopen(lpath, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"epoch\":1,\"steps\":5}\n{\"epoch\":2,\"steps\":5}\n"
+          "{\"epoch\":3,\"steps\":2,\"partial\":true}\n{\"epoch\":4,\"steps\":1}\n{\"epo",
+          f);
+    fclose(f);
+    dp_log *l = NULL;
+    dp_error e = {0};
+    ck_assert_msg(dp_log_open_resume(lpath, 3, &l, &e) == DP_OK, "%s", e.msg);
+    dp_epoch_stats s3 = stats(3, 1, 1);
+    ck_assert_int_eq(dp_log_epoch(l, &s3, NULL, &e), DP_OK);
+    dp_log_close(l);
+    char lines[8][1024];
+    ck_assert_int_eq(read_lines(lpath, lines, 8), 3);
+    ck_assert_str_eq(lines[0], "{\"epoch\":1,\"steps\":5}");
+    ck_assert_str_eq(lines[1], "{\"epoch\":2,\"steps\":5}");
+    ck_assert_msg(!strncmp(lines[2], "{\"epoch\":3,\"steps\":469,", 23), "%s", lines[2]);
+
+    /* A finished run resumed again (first epoch past the end) keeps every line. */
+    ck_assert_int_eq(dp_log_open_resume(lpath, 4, &l, &e), DP_OK);
+    dp_log_close(l);
+    ck_assert_int_eq(read_lines(lpath, lines, 8), 3);
+    /* A missing file is created; a fresh open truncates. */
+    unlink(lpath);
+    ck_assert_int_eq(dp_log_open_resume(lpath, 2, &l, &e), DP_OK);
+    dp_log_close(l);
+    ck_assert_int_eq(access(lpath, F_OK), 0);
+    ck_assert_int_eq(dp_log_open(lpath, &l, &e), DP_OK);
+    dp_log_close(l);
+    ck_assert_int_eq(read_lines(lpath, lines, 8), 0);
+}
+END_TEST
+
 START_TEST(double_precision_round_trips)
 {
     dp_log *l = NULL;
@@ -500,6 +537,7 @@ static Suite *log_suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, log_lines_parse_back);
     tcase_add_test(t, double_precision_round_trips);
+    tcase_add_test(t, log_resume_keeps_earlier_epochs);
     tcase_add_test(t, log_open_failure);
     tcase_add_test(t, log_write_failure);
     tcase_add_test(t, log_stdout_stays_open);

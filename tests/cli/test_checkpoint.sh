@@ -166,6 +166,44 @@ lines = open(sys.argv[1]).read().splitlines()
         cmp -s "$d/A.model" "$d/B.$sig.model"
 done
 
+# ---- the log of a resumed run: every epoch once, in order; a rerun keeps it ----
+# SIGTERM inside epoch 2 (right after epoch 1's line), resume with the same --log.
+rm -f "$d/C" "$d/L"
+"$DPMLP" train "${BIG[@]}" --checkpoint "$d/C" --log "$d/L" 2>"$d/err.log" &
+bg_pid=$!
+if wait_started "$d/err.log"; then
+    for _ in $(seq 3000); do
+        [ -s "$d/L" ] && break
+        kill -0 "$bg_pid" 2>/dev/null || break
+        sleep 0.02
+    done
+    kill -TERM $bg_pid
+fi
+wait $bg_pid
+rc=$?
+bg_pid=
+check "log: SIGTERM in epoch 2 exits 143 (got $rc)" [ $rc -eq 143 ]
+check "log: the stopped run logged epoch 2 as partial" grep -q '"epoch":2,.*"partial":true' "$d/L"
+"$DPMLP" train "${BIG[@]}" --quiet --resume "$d/C" --log "$d/L" --save "$d/L.model"
+check "log: the resumed run exits 0" [ $? -eq 0 ]
+epochs_once() {
+    python3 - "$1" <<'EOF2'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+epochs = [l["epoch"] for l in lines]
+assert epochs == [1, 2, 3], epochs
+assert not any(l.get("partial") for l in lines), lines
+EOF2
+}
+check "log: epochs 1..3 appear exactly once, in order, none partial" epochs_once "$d/L"
+cp "$d/L" "$d/L.done"
+"$DPMLP" train "${BIG[@]}" --quiet --resume "$d/C" --log "$d/L"
+check "log: rerunning the finished job exits 0" [ $? -eq 0 ]
+check "log: ... and keeps the log as it was" cmp -s "$d/L" "$d/L.done"
+"$DPMLP" train "${SMALL[@]}" --epochs 1 --log "$d/L"
+check "log: a fresh run (no --resume) starts the log afresh" \
+    bash -c "[ \$(wc -l <'$d/L') -eq 1 ]"
+
 # Under nohup (SIGHUP ignored on entry) a hang-up does not stop the run.
 nohup "$DPMLP" train "${BIG[@]}" --epochs 1 --checkpoint "$d/H" >/dev/null 2>"$d/err.nohup" &
 bg_pid=$!
