@@ -1,11 +1,13 @@
 /* The files `dpmlp train` writes, checked before any data is loaded: a run must not train for
  * hours and then find it cannot write. */
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,7 +66,7 @@ static int check_output(const char *flag, const char *path, int atomic)
 }
 
 /* A kill -9 during a checkpoint write leaves FILE.tmp.XXXXXX beside the (intact) checkpoint;
- * this run is the path's only writer, so such leftovers are removed and said. */
+ * this run holds the path's lock (its only writer), so such leftovers are removed and said. */
 static void remove_stale_temps(const char *ckpt_path, int quiet)
 {
     char pattern[4200];
@@ -174,12 +176,48 @@ static int check_collisions(const char *cmd, const dp_opts *o, const cli_outputs
     return 0;
 }
 
-int cli_check_outputs(const char *cmd, const dp_opts *o, const cli_outputs *out, int quiet)
+/* ---- one writer per checkpoint ----
+ * The lock is flock on a sibling file NAME.lock, not on NAME: every checkpoint write
+ * replaces NAME by a rename, so a lock on NAME's inode would guard a file that is no longer
+ * there after the first write, and a second run would lock the new one. NAME.lock is never
+ * renamed or removed (removing it would let a run lock an unlinked inode while another
+ * creates a fresh one), so it stays beside the checkpoint. The lock dies with the process,
+ * kill -9 included. */
+static int lock_checkpoint(const char *ckpt, int *fd_out)
 {
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.lock", ckpt);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "dpmlp: --checkpoint %s: cannot open its lock file %s: %s\n", ckpt, lock,
+                strerror(errno));
+        return DP_EIO;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            fprintf(stderr, "dpmlp: --checkpoint %s is in use by another run (it holds %s); "
+                            "try again when that run ends\n", ckpt, lock);
+            return DP_ETEMPFAIL;
+        }
+        fprintf(stderr, "dpmlp: --checkpoint %s: cannot lock %s: %s\n", ckpt, lock,
+                strerror(e));
+        return DP_EIO;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+int cli_check_outputs(const char *cmd, const dp_opts *o, cli_outputs *out, int quiet)
+{
+    out->lock_fd = -1;
     if (check_collisions(cmd, o, out)) return DP_EUSAGE;
     int rc = check_output("save", out->save, 1);
     if (!rc) rc = check_output("log", out->log, 0);
     if (!rc) rc = check_output("checkpoint", out->checkpoint, 1);
+    if (!rc && out->checkpoint) rc = lock_checkpoint(out->checkpoint, &out->lock_fd);
+    /* Under the lock no other run writes this checkpoint: its temp files are leftovers. */
     if (!rc && out->checkpoint) remove_stale_temps(out->checkpoint, quiet);
     return rc;
 }

@@ -273,6 +273,7 @@ static int train_main(int argc, char **argv, int rank)
     train_run r;
     memset(&r, 0, sizeof r);
     r.rank = rank;
+    r.out.lock_fd = -1;
     int rc = cli_parse(cmd, argc, argv, DP_TRAIN_OPTS, &r.o);
     if (rc) return rc;
     if (dp_opts_get(&r.o, "help")) {
@@ -285,6 +286,7 @@ static int train_main(int argc, char **argv, int rank)
         rc = run_training(&r, &data);
     cli_free_data(&data);
     dp_train_state_free(&r.state);
+    if (r.out.lock_fd >= 0) close(r.out.lock_fd);
     return rc;
 }
 

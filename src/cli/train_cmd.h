@@ -20,12 +20,14 @@ int cli_resume_first_epoch(const dp_train_state *state, const dp_train_config *c
 /* The files a training run writes (NULL when not written; log "-" is stdout). */
 typedef struct cli_outputs {
     const char *save, *log, *checkpoint;
+    int lock_fd;   /* the checkpoint's lock, held for the run (-1: none) */
 } cli_outputs;
 
 /* Before any data is loaded: no two flags name one file where one of them writes it (64),
  * every output's directory is writable, the file is not a
- * directory, its name (with the temp suffix of atomic writes) fits NAME_MAX. Then removes the temp
+ * directory, its name (with the temp suffix of atomic writes) fits NAME_MAX. Then takes the checkpoint's lock (75 when another run
+ * holds it; out->lock_fd, to close at the end) and removes the temp
  * files an interrupted checkpoint write left. Returns 0 or the exit code (message printed). */
-int cli_check_outputs(const char *cmd, const dp_opts *o, const cli_outputs *out, int quiet);
+int cli_check_outputs(const char *cmd, const dp_opts *o, cli_outputs *out, int quiet);
 
 #endif

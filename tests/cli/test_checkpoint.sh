@@ -204,6 +204,29 @@ check "log: ... and keeps the log as it was" cmp -s "$d/L" "$d/L.done"
 check "log: a fresh run (no --resume) starts the log afresh" \
     bash -c "[ \$(wc -l <'$d/L') -eq 1 ]"
 
+# ---- two runs on one --checkpoint: the second exits 75 at once, the first is unharmed ----
+rm -f "$d/K" "$d/K.lock"
+"$DPMLP" train "${BIG[@]}" --epochs 2 --checkpoint "$d/K" 2>"$d/err.first" &
+bg_pid=$!
+if wait_started "$d/err.first"; then
+    start=$(date +%s%N)
+    "$DPMLP" train "${SMALL[@]}" --epochs 1 --checkpoint "$d/K" 2>"$d/err.second"
+    rc=$?
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    check "second writer on one checkpoint exits 75 (got $rc)" [ $rc -eq 75 ]
+    check "... its message names the checkpoint" has "$d/err.second" "$d/K"
+    check "... at once, before loading data ($ms ms; the first run is still going)" \
+        kill -0 $bg_pid
+fi
+wait $bg_pid
+rc=$?
+bg_pid=
+check "the first writer finishes (exit $rc)" [ $rc -eq 0 ]
+check "... with a loadable checkpoint of 2 epochs" [ "$(completed "$d/K")" = 2 ]
+check "... and no temp files" no_temps "$d"
+"$DPMLP" train "${BIG[@]}" --quiet --epochs 3 --resume "$d/K" --steps 7814 >/dev/null
+check "... which resumes (the lock went with the first run)" [ $? -eq 0 ]
+
 # Under nohup (SIGHUP ignored on entry) a hang-up does not stop the run.
 nohup "$DPMLP" train "${BIG[@]}" --epochs 1 --checkpoint "$d/H" >/dev/null 2>"$d/err.nohup" &
 bg_pid=$!
@@ -286,10 +309,12 @@ check "the checkpoint it resumed from is byte-identical afterwards" cmp -s "$d/C
 # ---- kill -9 at random moments of a run checkpointing every epoch: never a torn file ----
 d="$tmp/kill"
 mkdir -p "$d"
-MID=(--data synthetic:100000 --layers 20,128,10 --batch 128 --seed 4 --threads 2 --epochs 20
+MID=(--data synthetic:100000 --layers 20,128,10 --batch 128 --seed 4 --threads 2 --epochs 60
      --quiet)
 "$DPMLP" train "${MID[@]}" --save "$d/A.model"
-# Each run starts afresh and overwrites the previous run's checkpoint every epoch.
+# Each run starts afresh and overwrites the previous run's checkpoint every epoch. 60 epochs
+# (about a second here) so that most kills, at 0.02-0.8 s, land inside the run: with 20 epochs
+# a run took 0.4 s and 60 runs often held fewer than 20 kills.
 # A run that finished before its kill does not count: loop until 20 kills have landed.
 kills=0 valid=0 absent=0 temps=0 runs=0
 while [ $kills -lt 20 ] && [ $runs -lt 60 ]; do
