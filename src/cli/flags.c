@@ -20,8 +20,8 @@ const dp_opt_def DP_TRAIN_OPTS[] = {
     {"epochs", V},   {"batch", V},   {"seed", V},         {"threads", V},
     {"bind", V},     {"reduce", V},  {"team", V},         {"steps", V},
     {"deterministic", S}, {"log", P}, {"save", P},        {"checkpoint", P},
-    {"checkpoint-every", V}, {"resume", P}, {"verify-ranks", S}, {"quiet", S}, {"help", S},
-    {NULL, 0}};
+    {"checkpoint-every", V}, {"resume", P}, {"resume-any-data", S}, {"verify-ranks", S},
+    {"quiet", S}, {"help", S}, {NULL, 0}};
 const dp_opt_def DP_EVAL_OPTS[] = {{"model", P}, {"data", P}, {"test", P},
                                    {"threads", V}, {"help", S}, {NULL, 0}};
 const dp_opt_def DP_PREDICT_OPTS[] = {{"model", P}, {"data", P}, {"input", P}, {"threads", V},
@@ -205,6 +205,7 @@ dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error
     }
     cfg->deterministic = dp_opts_get(o, "deterministic") != NULL;
     cfg->verify_ranks = dp_opts_get(o, "verify-ranks") != NULL;
+    cfg->resume_any_data = dp_opts_get(o, "resume-any-data") != NULL;
     cfg->quiet = dp_opts_get(o, "quiet") != NULL;
     return DP_OK;
 }

@@ -65,12 +65,29 @@ START_TEST(numbers_refuse_spaces_and_signs)
 }
 END_TEST
 
+/* --resume-any-data reaches the config (the trainer then accepts other data on resume). */
+START_TEST(resume_any_data_sets_the_config)
+{
+    dp_opts o;
+    dp_error e;
+    dp_train_config cfg;
+    ck_assert_int_eq(parse(DP_TRAIN_OPTS, "--resume-any-data", NULL, &o, &e), DP_OK);
+    ck_assert_int_eq(dp_flags_train_config(&o, &cfg, &e), DP_OK);
+    ck_assert_int_eq(cfg.resume_any_data, 1);
+    ck_assert_int_eq(parse(DP_TRAIN_OPTS, "--quiet", NULL, &o, &e), DP_OK);
+    ck_assert_int_eq(dp_flags_train_config(&o, &cfg, &e), DP_OK);
+    ck_assert_int_eq(cfg.resume_any_data, 0);
+    ck_assert_int_eq(parse(DP_TRAIN_OPTS, "--resume-any-data=1", NULL, &o, &e), DP_EUSAGE);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("flags");
     TCase *t = tcase_create("refusals");
     tcase_add_test(t, empty_path_names_its_flag);
     tcase_add_test(t, numbers_refuse_spaces_and_signs);
+    tcase_add_test(t, resume_any_data_sets_the_config);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
