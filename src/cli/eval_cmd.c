@@ -2,7 +2,6 @@
  * saved model. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "commands.h"
 #include "common.h"
