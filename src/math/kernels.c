@@ -138,6 +138,28 @@ void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
     ops()->colsum(db, dy, m, n, accumulate);
 }
 
+void dp_block_sum(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
+                  float scale)
+{
+    ops()->block_sum(out, blocks, n_blocks, offset, n, scale);
+}
+
+void dp_sgd_update(float *w, const float *g, size_t n, const dp_update_hyper *h)
+{
+    ops()->sgd(w, g, n, h);
+}
+
+void dp_momentum_update(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h)
+{
+    ops()->momentum(w, g, v, n, h);
+}
+
+void dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
+                    const dp_update_hyper *h)
+{
+    ops()->adam(w, g, m, v, n, h);
+}
+
 /* ---------------------------------------------------------------- references
  * Naive loops that sum in double and round once, so they are a better oracle than any float
  * path; element-wise references compute in float exactly as documented in kernels.h. */
@@ -354,6 +376,29 @@ static void port_colsum(float *db, const float *dy, size_t m, size_t n, int accu
     }
 }
 
+/* The flat ops at the baseline ISA (kernels_flat.h): no FMA, as optim.c computed them. */
+static void port_block_sum(float *out, float *const *blocks, int n_blocks, size_t offset,
+                           size_t n, float scale)
+{
+    block_sum_body(out, blocks, n_blocks, offset, n, scale);
+}
+
+static void port_sgd(float *w, const float *g, size_t n, const dp_update_hyper *h)
+{
+    sgd_body(w, g, n, h);
+}
+
+static void port_momentum(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h)
+{
+    momentum_body(w, g, v, n, h);
+}
+
+static void port_adam(float *w, const float *g, float *m, float *v, size_t n,
+                      const dp_update_hyper *h)
+{
+    adam_body(w, g, m, v, n, h);
+}
+
 const dp_kernel_ops dp_kernels_portable_ops = {
     .name = "portable",
     .gemm_nn = port_gemm_nn,
@@ -362,4 +407,8 @@ const dp_kernel_ops dp_kernels_portable_ops = {
     .bias_act_forward = dp_portable_bias_act_forward,
     .act_backward = dp_portable_act_backward,
     .colsum = port_colsum,
+    .block_sum = port_block_sum,
+    .sgd = port_sgd,
+    .momentum = port_momentum,
+    .adam = port_adam,
 };
