@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "fmath.h" /* dp_sigmoidf, shared with loss.c */
 #include "kernels.h"
 #include "kernels_flat.h"
 
@@ -34,15 +35,6 @@ extern const dp_kernel_ops dp_kernels_avx512_ops;
  * not the hot path of a relu network) so those agree bitwise across paths. */
 void dp_portable_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act);
 void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act act);
-
-/* Overflow-free logistic: exp of a non-positive argument only, so ±large x saturates to
- * 0 or 1 and never produces inf/inf. */
-static inline float dp_sigmoidf(float x)
-{
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
 
 /* Entry points and the ops table of one vector path, from its *_body functions (the flat ops'
  * bodies come from kernels_flat.h, compiled here with the path's ISA). Each entry

@@ -11,18 +11,6 @@
 #include "loss.h"
 #include "rng.h"
 
-size_t dp_spec_param_count(const dp_spec *spec)
-{
-    if (!spec || spec->n_sizes < 2 || spec->n_sizes > DP_MAX_SIZES) return 0;
-    size_t n = 0;
-    for (int l = 0; l + 1 < spec->n_sizes; l++) {
-        int in = spec->sizes[l], out = spec->sizes[l + 1];
-        if (in < 1 || out < 1 || in > DP_MAX_WIDTH || out > DP_MAX_WIDTH) return 0;
-        n += (size_t)in * (size_t)out + (size_t)out;
-    }
-    return n;
-}
-
 void dp_layout_init(dp_layout *lay, const dp_spec *spec)
 {
     memset(lay, 0, sizeof *lay);
