@@ -164,40 +164,38 @@ void dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
  * Naive loops that sum in double and round once, so they are a better oracle than any float
  * path; element-wise references compute in float exactly as documented in kernels.h. */
 
-/* C[M×N] (+)= A[M×K] · B[K×N] */
-void dp_ref_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-                    size_t ldb, float *C, size_t ldc, int accumulate)
+/* C[M×N] (+)= Σ_k a(i,k) · b(k,j) with a(i,k) = A[i·ars + k·acs], b(k,j) = B[k·brs + j·bcs]:
+ * one loop serves the three forms. */
+static void ref_gemm(size_t M, size_t N, size_t K, const float *A, size_t ars, size_t acs,
+                     const float *B, size_t brs, size_t bcs, float *C, size_t ldc, int accumulate)
 {
     for (size_t i = 0; i < M; i++)
         for (size_t j = 0; j < N; j++) {
             double s = accumulate ? C[i * ldc + j] : 0.0;
-            for (size_t k = 0; k < K; k++) s += (double)A[i * lda + k] * B[k * ldb + j];
+            for (size_t k = 0; k < K; k++) s += (double)A[i * ars + k * acs] * B[k * brs + j * bcs];
             C[i * ldc + j] = (float)s;
         }
+}
+
+/* C[M×N] (+)= A[M×K] · B[K×N] */
+void dp_ref_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    ref_gemm(M, N, K, A, lda, 1, B, ldb, 1, C, ldc, accumulate);
 }
 
 /* C[M×N] (+)= A[M×K] · B[N×K]ᵀ */
 void dp_ref_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    for (size_t i = 0; i < M; i++)
-        for (size_t j = 0; j < N; j++) {
-            double s = accumulate ? C[i * ldc + j] : 0.0;
-            for (size_t k = 0; k < K; k++) s += (double)A[i * lda + k] * B[j * ldb + k];
-            C[i * ldc + j] = (float)s;
-        }
+    ref_gemm(M, N, K, A, lda, 1, B, 1, ldb, C, ldc, accumulate);
 }
 
 /* C[M×N] (+)= A[K×M]ᵀ · B[K×N] */
 void dp_ref_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    for (size_t i = 0; i < M; i++)
-        for (size_t j = 0; j < N; j++) {
-            double s = accumulate ? C[i * ldc + j] : 0.0;
-            for (size_t k = 0; k < K; k++) s += (double)A[k * lda + i] * B[k * ldb + j];
-            C[i * ldc + j] = (float)s;
-        }
+    ref_gemm(M, N, K, A, 1, lda, B, ldb, 1, C, ldc, accumulate);
 }
 
 /* relu(x) = 0 > x ? 0 : x keeps NaN (a diverging run stays visible) and equals maxps(0, x). */

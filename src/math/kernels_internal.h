@@ -36,6 +36,30 @@ extern const dp_kernel_ops dp_kernels_avx512_ops;
 void dp_portable_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act);
 void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act act);
 
+/* The register-tiled microkernel's k loop, written once for both vector paths. Each path
+ * file defines for its register width FOR_ROWS, ACC_DECL/ACC_LOAD/ACC_STORE (the MR × NV tile
+ * of C in registers), LOAD_B (one row of B), ROW_PTR + FMA_ROW (A row-major: nn, nt) and
+ * FMA_COL (A transposed: tn), over the names K, a, sa, b, ldb and acol of its ukr(). */
+#define DP_UKR_BODY                                                                        \
+    FOR_ROWS(ACC_DECL)                                                                     \
+    FOR_ROWS(ACC_LOAD)                                                                     \
+    if (acol) {                                                                            \
+        for (size_t k = 0; k < K; k++) {                                                   \
+            LOAD_B                                                                         \
+            FOR_ROWS(FMA_COL)                                                              \
+            a += sa;                                                                       \
+            b += ldb;                                                                      \
+        }                                                                                  \
+    } else {                                                                               \
+        FOR_ROWS(ROW_PTR)                                                                  \
+        for (size_t k = 0; k < K; k++) {                                                   \
+            LOAD_B                                                                         \
+            FOR_ROWS(FMA_ROW)                                                              \
+            b += ldb;                                                                      \
+        }                                                                                  \
+    }                                                                                      \
+    FOR_ROWS(ACC_STORE)
+
 /* Entry points and the ops table of one vector path, from its *_body functions (the flat ops'
  * bodies come from kernels_flat.h, compiled here with the path's ISA). Each entry
  * ends with vzeroupper, also in builds where the compiler would not insert it (GCC at
