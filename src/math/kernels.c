@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "kernels_internal.h"
 
 /* ---------------------------------------------------------------- dispatch */
@@ -105,31 +106,40 @@ const char *dp_kernels_note(void)
     return atomic_load(&g_note);
 }
 
+/* Shapes at entry, once per call: an r × c operand with leading dimension ld is readable when
+ * it is empty or ld ≥ c (an empty one may come with any ld, even NULL data). */
+static inline int ld_ok(size_t r, size_t c, size_t ld) { return r == 0 || c == 0 || ld >= c; }
+
 void dp_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                 size_t ldb, float *C, size_t ldc, int accumulate)
 {
+    DP_ASSERT(ld_ok(M, K, lda) && ld_ok(K, N, ldb) && ld_ok(M, N, ldc));
     ops()->gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 void dp_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                 size_t ldb, float *C, size_t ldc, int accumulate)
 {
+    DP_ASSERT(ld_ok(M, K, lda) && ld_ok(N, K, ldb) && ld_ok(M, N, ldc));
     ops()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 void dp_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                 size_t ldb, float *C, size_t ldc, int accumulate)
 {
+    DP_ASSERT(ld_ok(K, M, lda) && ld_ok(K, N, ldb) && ld_ok(M, N, ldc));
     ops()->gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
 {
+    DP_ASSERT((unsigned)act <= DP_ACT_SOFTMAX);
     ops()->bias_act_forward(y, b, m, n, act);
 }
 
 void dp_act_backward(float *dy, const float *y, size_t count, dp_act act)
 {
+    DP_ASSERT((unsigned)act <= DP_ACT_SOFTMAX);
     ops()->act_backward(dy, y, count, act);
 }
 
@@ -141,6 +151,7 @@ void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
 void dp_block_sum(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
                   float scale)
 {
+    DP_ASSERT(n_blocks >= 1 && blocks != NULL);
     ops()->block_sum(out, blocks, n_blocks, offset, n, scale);
 }
 
@@ -151,12 +162,14 @@ void dp_sgd_update(float *w, const float *g, size_t n, const dp_update_hyper *h)
 
 void dp_momentum_update(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h)
 {
+    DP_ASSERT(v != NULL || n == 0);
     ops()->momentum(w, g, v, n, h);
 }
 
 void dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
                     const dp_update_hyper *h)
 {
+    DP_ASSERT((m != NULL && v != NULL) || n == 0);
     ops()->adam(w, g, m, v, n, h);
 }
 

@@ -5,6 +5,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "err.h"
 #include "fmath.h"
 
 void dp_output_activate(dp_loss loss, float *y, size_t m, size_t K)
@@ -42,6 +43,9 @@ static inline float bce_target(const int32_t *labels, size_t i, size_t j, size_t
 double dp_loss_eval(dp_loss loss, const float *y, size_t m, size_t K, const int32_t *labels,
                     const float *targets, float *dz)
 {
+    DP_ASSERT(K >= 1 && (unsigned)loss <= DP_LOSS_MAE);
+    int classify = loss == DP_LOSS_XENT || loss == DP_LOSS_BCE;
+    DP_ASSERT(m == 0 || (classify ? labels != NULL : targets != NULL));
     double total = 0.0;
     const float invK = 1.0f / (float)K;
     for (size_t i = 0; i < m; i++) {

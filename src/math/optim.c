@@ -41,20 +41,14 @@ void dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float
     };
     switch (s->kind) {
     case DP_OPT_SGD: dp_sgd_update(params, g, n, &h); break;
-    case DP_OPT_MOMENTUM:
-        DP_ASSERT(m1 != NULL);
-        dp_momentum_update(params, g, m1, n, &h);
-        break;
-    case DP_OPT_ADAM:
-        DP_ASSERT(m1 != NULL && m2 != NULL);
-        dp_adam_update(params, g, m1, m2, n, &h);
-        break;
+    case DP_OPT_MOMENTUM: dp_momentum_update(params, g, m1, n, &h); break;
+    case DP_OPT_ADAM: dp_adam_update(params, g, m1, m2, n, &h); break;
     }
 }
 
 void dp_optim_sum_blocks(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
                          float scale)
 {
-    DP_ASSERT(n_blocks >= 1 && n_blocks <= DP_OPTIM_MAX_BLOCKS);
+    DP_ASSERT(n_blocks <= DP_OPTIM_MAX_BLOCKS);
     dp_block_sum(out, blocks, n_blocks, offset, n, scale);
 }
