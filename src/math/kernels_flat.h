@@ -1,9 +1,10 @@
 /* Private to the kernels room: the flat-vector ops (block sum, sgd, momentum, adam) as plain
  * loops, included by every path file so each path compiles the SAME source with its own ISA
  * flags (kernels.c baseline, kernels_avx2.c -mavx2 -mfma, kernels_avx512.c -mavx512*). Every
- * element is its own computation, so vector width never changes a result; only the ISA's
- * fused multiply-add (which the compiler contracts a*b+c into) separates portable from the
- * FMA paths, exactly as before the ops moved here from optim.c. */
+ * element is its own computation, so vector width never changes a result. GCC in -std=c11
+ * mode contracts no a*b+c into a fused multiply-add, so there every path gives the same bits;
+ * clang contracts within a statement on the FMA paths (last-bit differences), exactly as
+ * before the ops moved here from optim.c. */
 #ifndef DP_KERNELS_FLAT_H
 #define DP_KERNELS_FLAT_H
 #include <math.h>

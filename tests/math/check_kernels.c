@@ -238,6 +238,19 @@ START_TEST(vector_state_clean_on_return)
     ck_assert(!upper_state_dirty());
     dp_colsum(B, C, 3, 40, 1);
     ck_assert(!upper_state_dirty());
+    /* The flat-vector ops of the reduction and the optimizer, too. */
+    float *blocks[2] = {A, B};
+    dp_block_sum(C, blocks, 2, 0, 100, 0.5f);
+    ck_assert(!upper_state_dirty());
+    const dp_update_hyper h = {.lr = 0.1f, .momentum = 0.9f, .beta1 = 0.9f, .beta2 = 0.999f,
+                               .eps = 1e-8f, .step_size = 0.1f, .c2 = 1.0f};
+    dp_sgd_update(C, A, 100, &h);
+    ck_assert(!upper_state_dirty());
+    dp_momentum_update(C, A, B, 100, &h);
+    ck_assert(!upper_state_dirty());
+    for (size_t i = 0; i < 400; i++) B[i] = fabsf(B[i]); /* a second moment is ≥ 0 */
+    dp_adam_update(C, A, A + 400, B, 100, &h);
+    ck_assert(!upper_state_dirty());
     free(A), free(B), free(C);
 }
 END_TEST
