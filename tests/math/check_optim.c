@@ -12,26 +12,11 @@
 #include "err.h"
 #include "kernels.h"
 #include "optim.h"
+#include "util/kernel_paths.h"
 
-static const char *const PATHS[] = {"portable", "avx2", "avx512"};
-enum { NPATHS = 3 };
-
-/* Forces path p; 0 when this CPU or build cannot run it (the test then checks nothing). */
-static int use_path(int p)
-{
-    const char *got = dp_kernels_select(PATHS[p]);
-    ck_assert_ptr_nonnull(got);
-    return strcmp(got, PATHS[p]) == 0;
-}
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static float frand(void) /* uniform in [-1, 1) */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (1.0 / (1 << 23))) - 1.0f;
-}
+static float frand(void) { return kp_frand(&rng_state); }
 
 static dp_train_config config(dp_optim_kind kind)
 {
@@ -92,7 +77,7 @@ enum { N = 1037, STEPS = 4 }; /* odd: every path's vector tail runs */
 /* Runs STEPS updates of `kind` on path p and compares with both references. */
 static void check_rule(int p, dp_optim_kind kind)
 {
-    if (!use_path(p)) return;
+    if (!kp_use_path(p)) return;
     dp_train_config cfg = config(kind);
     float *w = dp_calloc(N * sizeof(float)), *m = dp_calloc(N * sizeof(float));
     float *v = dp_calloc(N * sizeof(float)), *g = dp_calloc(N * sizeof(float));
@@ -111,7 +96,7 @@ static void check_rule(int p, dp_optim_kind kind)
     }
     for (size_t i = 0; i < N; i++) {
         ck_assert_msg(fabs(w[i] - dw[i]) <= 1e-5 * (1.0 + fabs(dw[i])),
-                      "%s %s [%zu]: %.9g, naive %.9g", PATHS[p], dp_optim_name(kind), i,
+                      "%s %s [%zu]: %.9g, naive %.9g", KP_PATHS[p], dp_optim_name(kind), i,
                       (double)w[i], dw[i]);
         if (kind != DP_OPT_SGD)
             ck_assert(fabs(m[i] - dm[i]) <= 1e-5 * (1.0 + fabs(dm[i])));
@@ -133,7 +118,7 @@ END_TEST
  * is one float sum in that order, so every path gives these exact bits. */
 START_TEST(block_sum_fixed_order)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     enum { T = 5, LEN = 200, OFF = 13, CNT = 171 };
     float *blocks[T];
     for (int u = 0; u < T; u++) {
@@ -149,7 +134,7 @@ START_TEST(block_sum_fixed_order)
             for (int u = 1; u < nb; u++) s += blocks[u][OFF + i];
             want[i] = s * scale;
         }
-        ck_assert_msg(memcmp(out, want, sizeof out) == 0, "%s: %d blocks", PATHS[_i], nb);
+        ck_assert_msg(memcmp(out, want, sizeof out) == 0, "%s: %d blocks", KP_PATHS[_i], nb);
         dp_block_sum(out, blocks, nb, 0, CNT, 1.0f); /* offset 0, no scaling */
         for (size_t i = 0; i < CNT; i++) {
             float s = blocks[0][i];
@@ -166,7 +151,7 @@ END_TEST
  * Tiny gradients whose squares underflow must not produce inf or NaN either. */
 START_TEST(adam_zero_gradients_stay_finite)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     dp_train_config cfg = config(DP_OPT_ADAM);
     cfg.weight_decay = 0.0f;
     enum { M = 67 };
@@ -184,7 +169,7 @@ START_TEST(adam_zero_gradients_stay_finite)
     }
     for (size_t i = 0; i < M; i++) {
         ck_assert_msg(isfinite(m1[i]) && isfinite(m2[i]) && isfinite(w[i]),
-                      "%s [%zu]: w %g m %g v %g", PATHS[_i], i, (double)w[i], (double)m1[i],
+                      "%s [%zu]: w %g m %g v %g", KP_PATHS[_i], i, (double)w[i], (double)m1[i],
                       (double)m2[i]);
         if (i < M / 2) {
             ck_assert(m1[i] == 0.0f && m2[i] == 0.0f);
@@ -213,11 +198,11 @@ static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
     TCase *c = tcase_create("rules");
-    tcase_add_loop_test(c, sgd_matches_naive, 0, NPATHS);
-    tcase_add_loop_test(c, momentum_matches_naive, 0, NPATHS);
-    tcase_add_loop_test(c, adam_matches_naive, 0, NPATHS);
-    tcase_add_loop_test(c, block_sum_fixed_order, 0, NPATHS);
-    tcase_add_loop_test(c, adam_zero_gradients_stay_finite, 0, NPATHS);
+    tcase_add_loop_test(c, sgd_matches_naive, 0, KP_NPATHS);
+    tcase_add_loop_test(c, momentum_matches_naive, 0, KP_NPATHS);
+    tcase_add_loop_test(c, adam_matches_naive, 0, KP_NPATHS);
+    tcase_add_loop_test(c, block_sum_fixed_order, 0, KP_NPATHS);
+    tcase_add_loop_test(c, adam_zero_gradients_stay_finite, 0, KP_NPATHS);
     tcase_add_test(c, moments_per_rule);
     suite_add_tcase(s, c);
     return s;
