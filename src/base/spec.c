@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "spec.h"
 
 dp_status dp_spec_parse_layers(const char *text, dp_spec *spec, dp_error *err)
 {
@@ -53,6 +54,18 @@ dp_status dp_spec_validate(const dp_spec *spec, dp_error *err)
                        "--loss xent needs at least 2 outputs (got %d); use --loss bce for one",
                        outputs);
     return DP_OK;
+}
+
+size_t dp_spec_param_count(const dp_spec *spec)
+{
+    if (!spec || spec->n_sizes < 2 || spec->n_sizes > DP_MAX_SIZES) return 0;
+    size_t n = 0;
+    for (int l = 0; l + 1 < spec->n_sizes; l++) {
+        int in = spec->sizes[l], out = spec->sizes[l + 1];
+        if (in < 1 || out < 1 || in > DP_MAX_WIDTH || out > DP_MAX_WIDTH) return 0;
+        n += (size_t)in * (size_t)out + (size_t)out;
+    }
+    return n;
 }
 
 int dp_spec_is_classification(const dp_spec *spec)

@@ -38,17 +38,6 @@ unsigned long dp_ckio_crc(unsigned long crc, const unsigned char *p, size_t n)
 
 /* ---- spec checks shared by save and load ---- */
 
-/* Parameter count of a spec already checked by dp_ckio_spec_check: weights in*out plus biases out.
- * Private (not model.c's dp_spec_param_count) so this room links and tests on its own;
- * the bounds (≤ 31 layers of ≤ 2^20 × 2^20) keep the sum far below 2^64. */
-uint64_t dp_ckio_param_count(const dp_spec *spec)
-{
-    uint64_t n = 0;
-    for (int l = 0; l + 1 < spec->n_sizes; l++)
-        n += (uint64_t)spec->sizes[l] * (uint64_t)spec->sizes[l + 1] + (uint64_t)spec->sizes[l + 1];
-    return n;
-}
-
 /* Returns NULL if the spec fields are storable, else what is wrong (for a message).
  * Softmax is only the output activation implied by xent, never a hidden one. */
 const char *dp_ckio_spec_check(long n_sizes, const long *sizes, long hidden, long loss,
@@ -279,7 +268,7 @@ dp_status dp_model_file_save(const char *path, const dp_spec *spec, const float 
     char why[128];
     if (dp_ckio_spec_check(ns, sizes, (long)spec->hidden, (long)spec->loss, why, sizeof why))
         return dp_fail(err, DP_EINTERNAL, "%s: cannot save model: invalid spec: %s", path, why);
-    uint64_t want = dp_ckio_param_count(spec);
+    uint64_t want = dp_spec_param_count(spec);
     if ((uint64_t)n_params != want)
         return dp_fail(err, DP_EINTERNAL,
                        "%s: cannot save model: %zu parameters given, the spec needs %llu", path,
@@ -450,7 +439,7 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
     for (uint32_t i = 0; i < ns; i++) s.sizes[i] = (int)sizes[i];
     s.hidden = (dp_act)hidden;
     s.loss = (dp_loss)loss;
-    uint64_t want = dp_ckio_param_count(&s);
+    uint64_t want = dp_spec_param_count(&s);
     if (np != want) {
         rc = dp_fail(err, DP_EDATA, "%s: header claims %llu parameters, its layer sizes need %llu",
                      path, (unsigned long long)np, (unsigned long long)want);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dpmlp.h"
+#include "spec.h" /* dp_spec_param_count */
 
 #define DP_CKIO_MODEL_MAGIC "DPMLPMDL"   /* 8 bytes, no terminator in the file */
 #define DP_CKIO_CKPT_MAGIC "DPMLPCKP"
@@ -60,8 +61,6 @@ static inline float dp_bits_float(uint32_t u)
 unsigned long dp_ckio_crc(unsigned long crc, const unsigned char *p, size_t n);
 /* fwrite that also feeds the running CRC; 0 on success. */
 int dp_ckio_write_crc(FILE *f, const unsigned char *p, size_t n, unsigned long *crc);
-/* Weights in*out plus biases out of a spec already accepted by dp_ckio_spec_check. */
-uint64_t dp_ckio_param_count(const dp_spec *spec);
 /* NULL if the spec fields are storable, else `why` filled with what is wrong. */
 const char *dp_ckio_spec_check(long n_sizes, const long *sizes, long hidden, long loss,
                                char *why, size_t why_len);

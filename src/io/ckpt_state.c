@@ -157,7 +157,7 @@ static const char *save_check(const dp_spec *spec, const dp_train_config *cfg,
                  cfg->threads);
         return why;
     }
-    uint64_t want = dp_ckio_param_count(spec);
+    uint64_t want = dp_spec_param_count(spec);
     if ((uint64_t)st->n_params != want) {
         snprintf(why, why_len, "%zu parameters given, the spec needs %llu", st->n_params,
                  (unsigned long long)want);
@@ -274,7 +274,7 @@ dp_status dp_ckpt_load(const char *path, dp_spec *spec, dp_train_config *cfg,
     const unsigned char *c = head + p + 8, *s = c + CFG_LEN;
     uint64_t n_train = dp_get_u64(s + 20), np = dp_get_u64(s + 52);
     uint32_t nm = dp_get_u32(s + 60);
-    uint64_t want = dp_ckio_param_count(&sp);
+    uint64_t want = dp_spec_param_count(&sp);
     if (np != want)
         FAIL("%s: header claims n_params %llu, its layer sizes need %llu", path,
              (unsigned long long)np, (unsigned long long)want);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "kernels_internal.h"
 
 /* ---------------------------------------------------------------- dispatch */
@@ -105,31 +106,40 @@ const char *dp_kernels_note(void)
     return atomic_load(&g_note);
 }
 
+/* Shapes at entry, once per call: an r × c operand with leading dimension ld is readable when
+ * it is empty or ld ≥ c (an empty one may come with any ld, even NULL data). */
+static inline int ld_ok(size_t r, size_t c, size_t ld) { return r == 0 || c == 0 || ld >= c; }
+
 void dp_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                 size_t ldb, float *C, size_t ldc, int accumulate)
 {
+    DP_ASSERT(ld_ok(M, K, lda) && ld_ok(K, N, ldb) && ld_ok(M, N, ldc));
     ops()->gemm_nn(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 void dp_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                 size_t ldb, float *C, size_t ldc, int accumulate)
 {
+    DP_ASSERT(ld_ok(M, K, lda) && ld_ok(N, K, ldb) && ld_ok(M, N, ldc));
     ops()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 void dp_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                 size_t ldb, float *C, size_t ldc, int accumulate)
 {
+    DP_ASSERT(ld_ok(K, M, lda) && ld_ok(K, N, ldb) && ld_ok(M, N, ldc));
     ops()->gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
 {
+    DP_ASSERT((unsigned)act <= DP_ACT_SOFTMAX);
     ops()->bias_act_forward(y, b, m, n, act);
 }
 
 void dp_act_backward(float *dy, const float *y, size_t count, dp_act act)
 {
+    DP_ASSERT((unsigned)act <= DP_ACT_SOFTMAX);
     ops()->act_backward(dy, y, count, act);
 }
 
@@ -138,44 +148,67 @@ void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
     ops()->colsum(db, dy, m, n, accumulate);
 }
 
+void dp_block_sum(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
+                  float scale)
+{
+    DP_ASSERT(n_blocks >= 1 && blocks != NULL);
+    ops()->block_sum(out, blocks, n_blocks, offset, n, scale);
+}
+
+void dp_sgd_update(float *w, const float *g, size_t n, const dp_update_hyper *h)
+{
+    ops()->sgd(w, g, n, h);
+}
+
+void dp_momentum_update(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h)
+{
+    DP_ASSERT(v != NULL || n == 0);
+    ops()->momentum(w, g, v, n, h);
+}
+
+void dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
+                    const dp_update_hyper *h)
+{
+    DP_ASSERT((m != NULL && v != NULL) || n == 0);
+    ops()->adam(w, g, m, v, n, h);
+}
+
 /* ---------------------------------------------------------------- references
  * Naive loops that sum in double and round once, so they are a better oracle than any float
  * path; element-wise references compute in float exactly as documented in kernels.h. */
+
+/* C[M×N] (+)= Σ_k a(i,k) · b(k,j) with a(i,k) = A[i·ars + k·acs], b(k,j) = B[k·brs + j·bcs]:
+ * one loop serves the three forms. */
+static void ref_gemm(size_t M, size_t N, size_t K, const float *A, size_t ars, size_t acs,
+                     const float *B, size_t brs, size_t bcs, float *C, size_t ldc, int accumulate)
+{
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double s = accumulate ? C[i * ldc + j] : 0.0;
+            for (size_t k = 0; k < K; k++) s += (double)A[i * ars + k * acs] * B[k * brs + j * bcs];
+            C[i * ldc + j] = (float)s;
+        }
+}
 
 /* C[M×N] (+)= A[M×K] · B[K×N] */
 void dp_ref_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    for (size_t i = 0; i < M; i++)
-        for (size_t j = 0; j < N; j++) {
-            double s = accumulate ? C[i * ldc + j] : 0.0;
-            for (size_t k = 0; k < K; k++) s += (double)A[i * lda + k] * B[k * ldb + j];
-            C[i * ldc + j] = (float)s;
-        }
+    ref_gemm(M, N, K, A, lda, 1, B, ldb, 1, C, ldc, accumulate);
 }
 
 /* C[M×N] (+)= A[M×K] · B[N×K]ᵀ */
 void dp_ref_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    for (size_t i = 0; i < M; i++)
-        for (size_t j = 0; j < N; j++) {
-            double s = accumulate ? C[i * ldc + j] : 0.0;
-            for (size_t k = 0; k < K; k++) s += (double)A[i * lda + k] * B[j * ldb + k];
-            C[i * ldc + j] = (float)s;
-        }
+    ref_gemm(M, N, K, A, lda, 1, B, 1, ldb, C, ldc, accumulate);
 }
 
 /* C[M×N] (+)= A[K×M]ᵀ · B[K×N] */
 void dp_ref_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    for (size_t i = 0; i < M; i++)
-        for (size_t j = 0; j < N; j++) {
-            double s = accumulate ? C[i * ldc + j] : 0.0;
-            for (size_t k = 0; k < K; k++) s += (double)A[k * lda + i] * B[k * ldb + j];
-            C[i * ldc + j] = (float)s;
-        }
+    ref_gemm(M, N, K, A, 1, lda, B, ldb, 1, C, ldc, accumulate);
 }
 
 /* relu(x) = 0 > x ? 0 : x keeps NaN (a diverging run stays visible) and equals maxps(0, x). */
@@ -354,6 +387,29 @@ static void port_colsum(float *db, const float *dy, size_t m, size_t n, int accu
     }
 }
 
+/* The flat ops at the baseline ISA (kernels_flat.h): no FMA, as optim.c computed them. */
+static void port_block_sum(float *out, float *const *blocks, int n_blocks, size_t offset,
+                           size_t n, float scale)
+{
+    block_sum_body(out, blocks, n_blocks, offset, n, scale);
+}
+
+static void port_sgd(float *w, const float *g, size_t n, const dp_update_hyper *h)
+{
+    sgd_body(w, g, n, h);
+}
+
+static void port_momentum(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h)
+{
+    momentum_body(w, g, v, n, h);
+}
+
+static void port_adam(float *w, const float *g, float *m, float *v, size_t n,
+                      const dp_update_hyper *h)
+{
+    adam_body(w, g, m, v, n, h);
+}
+
 const dp_kernel_ops dp_kernels_portable_ops = {
     .name = "portable",
     .gemm_nn = port_gemm_nn,
@@ -362,4 +418,8 @@ const dp_kernel_ops dp_kernels_portable_ops = {
     .bias_act_forward = dp_portable_bias_act_forward,
     .act_backward = dp_portable_act_backward,
     .colsum = port_colsum,
+    .block_sum = port_block_sum,
+    .sgd = port_sgd,
+    .momentum = port_momentum,
+    .adam = port_adam,
 };

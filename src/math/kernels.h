@@ -5,7 +5,8 @@
  *   input gradient   dX = dY · Wᵀ        dp_gemm_nt(m, in, out)
  *   weight gradient  dW = Xᵀ · dY        dp_gemm_tn(in, out, m)
  * `accumulate` = 0 overwrites C, 1 adds to it. Every fast path has a naive dp_ref_* twin that
- * the tests use as the oracle. */
+ * the tests use as the oracle (the flat-vector ops' oracle is in tests/math/check_optim.c).
+ * Which path runs is chosen once (below); the flat-vector ops follow the same choice. */
 #ifndef DP_KERNELS_H
 #define DP_KERNELS_H
 #include <stddef.h>
@@ -30,6 +31,32 @@ void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act ac
 void dp_act_backward(float *dy, const float *y, size_t count, dp_act act);
 /* db[n] (+)= column sums of dy[m×n] */
 void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate);
+
+/* ---- flat-vector ops: one loop over a run of the flat parameter vector, no layers ---- */
+
+/* out[0..n) = scale · Σ_{u = 0..n_blocks-1} blocks[u][offset + i], summed in block order (the
+ * reduction's fixed order); 1 ≤ n_blocks. Each element is its own sum, so every path gives the
+ * same bits. out must not overlap the blocks. */
+void dp_block_sum(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
+                  float scale);
+
+/* Hyper-parameters of one update step (optim.c fills them once per step). Weight decay is
+ * classic L2 for every rule: g += weight_decay · w. */
+typedef struct dp_update_hyper {
+    float lr, weight_decay;
+    float momentum;                    /* momentum's mu */
+    float beta1, beta2, eps;           /* adam */
+    float step_size, c2;               /* adam: lr / (1 - beta1^t) and 1 / (1 - beta2^t) */
+} dp_update_hyper;
+
+/* In place over [0, n): w -= lr · (g + wd·w). */
+void dp_sgd_update(float *w, const float *g, size_t n, const dp_update_hyper *h);
+/* v = mu·v + (g + wd·w); w -= lr·v (PyTorch's form). */
+void dp_momentum_update(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h);
+/* m = b1·m + (1−b1)·g'; v = b2·v + (1−b2)·g'²; w -= step_size·m / (sqrt(v·c2) + eps), with
+ * g' = g + wd·w. */
+void dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
+                    const dp_update_hyper *h);
 
 /* Naive references with the same contracts. */
 void dp_ref_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,

@@ -72,24 +72,7 @@ INLINE void ukr(const int mr, const int nv, const int acol, const int masked, si
                 size_t nlast, int accumulate)
 {
     const __m256i m = tail_mask(nlast);
-    FOR_ROWS(ACC_DECL)
-    FOR_ROWS(ACC_LOAD)
-    if (acol) {
-        for (size_t k = 0; k < K; k++) {
-            LOAD_B
-            FOR_ROWS(FMA_COL)
-            a += sa;
-            b += ldb;
-        }
-    } else {
-        FOR_ROWS(ROW_PTR)
-        for (size_t k = 0; k < K; k++) {
-            LOAD_B
-            FOR_ROWS(FMA_ROW)
-            b += ldb;
-        }
-    }
-    FOR_ROWS(ACC_STORE)
+    DP_UKR_BODY
 }
 
 typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb, float *c,
@@ -113,22 +96,27 @@ UKR_ROW(1) UKR_ROW(2) UKR_ROW(3) UKR_ROW(4)
 /* [acol][masked][mr−1][nv−1] */
 static const ukr_fn ukr_tab[2][2][MR][NV] = {{TAB(ukr_r), TAB(ukr_rm)}, {TAB(ukr_c), TAB(ukr_cm)}};
 
-/* Column panels of NR outer, row tiles of MR inner (the B panel stays hot); A read in place. */
+/* Row tiles of MR down one column panel of C (nr ≤ NR columns); A read in place. */
+static void panel(int acol, size_t M, size_t nr, size_t K, const float *A, size_t lda,
+                  const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    size_t nv = (nr + 7) / 8;
+    int masked = nr % 8 != 0;
+    size_t nlast = nr - 8 * (nv - 1); /* columns in the last vector */
+    for (size_t i0 = 0; i0 < M; i0 += MR) {
+        size_t mr = min_sz(MR, M - i0);
+        const float *a = acol ? A + i0 : A + i0 * lda;
+        ukr_tab[acol][masked][mr - 1][nv - 1](K, a, lda, B, ldb, C + i0 * ldc, ldc, nlast,
+                                              accumulate);
+    }
+}
+
+/* Column panels of NR outer, row tiles of MR inner (the B panel stays hot). */
 static void drive(int acol, size_t M, size_t N, size_t K, const float *A, size_t lda,
                   const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    for (size_t j0 = 0; j0 < N; j0 += NR) {
-        size_t nr = min_sz(NR, N - j0);
-        size_t nv = (nr + 7) / 8;
-        int masked = nr % 8 != 0;
-        size_t nlast = nr - 8 * (nv - 1); /* columns in the last vector */
-        for (size_t i0 = 0; i0 < M; i0 += MR) {
-            size_t mr = min_sz(MR, M - i0);
-            const float *a = acol ? A + i0 : A + i0 * lda;
-            ukr_tab[acol][masked][mr - 1][nv - 1](K, a, lda, B + j0, ldb, C + i0 * ldc + j0, ldc,
-                                                  nlast, accumulate);
-        }
-    }
+    for (size_t j0 = 0; j0 < N; j0 += NR)
+        panel(acol, M, min_sz(NR, N - j0), K, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
 }
 
 /* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in) */
@@ -197,18 +185,10 @@ static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t ld
     }
     for (size_t j0 = 0; j0 < N; j0 += NR) {
         size_t nr = min_sz(NR, N - j0);
-        size_t nv = (nr + 7) / 8;
-        int masked = nr % 8 != 0;
-        size_t nlast = nr - 8 * (nv - 1); /* columns in the last vector */
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
             pack_bt(P, B + j0 * ldb + k0, ldb, nr, kc);
-            for (size_t i0 = 0; i0 < M; i0 += MR) {
-                size_t mr = min_sz(MR, M - i0);
-                ukr_tab[0][masked][mr - 1][nv - 1](kc, A + i0 * lda + k0, lda, P, NR,
-                                                   C + i0 * ldc + j0, ldc, nlast,
-                                                   accumulate || k0 > 0);
-            }
+            panel(0, M, nr, kc, A + k0, lda, P, NR, C + j0, ldc, accumulate || k0 > 0);
         }
     }
 }

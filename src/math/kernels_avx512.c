@@ -67,24 +67,7 @@ INLINE void stv(float *p, __m512 x, int v, int nv, __mmask16 m)
 INLINE void ukr(const int mr, const int nv, const int acol, size_t K, const float *a, size_t sa,
                 const float *b, size_t ldb, float *c, size_t ldc, __mmask16 m, int accumulate)
 {
-    FOR_ROWS(ACC_DECL)
-    FOR_ROWS(ACC_LOAD)
-    if (acol) {
-        for (size_t k = 0; k < K; k++) {
-            LOAD_B
-            FOR_ROWS(FMA_COL)
-            a += sa;
-            b += ldb;
-        }
-    } else {
-        FOR_ROWS(ROW_PTR)
-        for (size_t k = 0; k < K; k++) {
-            LOAD_B
-            FOR_ROWS(FMA_ROW)
-            b += ldb;
-        }
-    }
-    FOR_ROWS(ACC_STORE)
+    DP_UKR_BODY
 }
 
 typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb, float *c,
@@ -114,22 +97,29 @@ static const ukr_fn ukr_col[MR][NV] = {TAB_ROW(ukr_c, 1), TAB_ROW(ukr_c, 2), TAB
 
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
+/* Row tiles of MR down one column panel of C (nr ≤ NR columns). A is read in place
+ * (broadcasts need no packing). */
+static void panel(const ukr_fn tab[MR][NV], int acol, size_t M, size_t nr, size_t K,
+                  const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
+                  int accumulate)
+{
+    size_t nv = (nr + 15) / 16;
+    __mmask16 m = tail_mask(nr - 16 * (nv - 1));
+    for (size_t i0 = 0; i0 < M; i0 += MR) {
+        size_t mr = min_sz(MR, M - i0);
+        const float *a = acol ? A + i0 : A + i0 * lda;
+        tab[mr - 1][nv - 1](K, a, lda, B, ldb, C + i0 * ldc, ldc, m, accumulate);
+    }
+}
+
 /* Column panels of NR outer, row tiles of MR inner: the B panel (K × NR) is reused by every
- * row tile while it is hot in L1/L2. A is read in place (broadcasts need no packing). */
+ * row tile while it is hot in L1/L2. */
 static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t K,
                   const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
                   int accumulate)
 {
-    for (size_t j0 = 0; j0 < N; j0 += NR) {
-        size_t nr = min_sz(NR, N - j0);
-        size_t nv = (nr + 15) / 16;
-        __mmask16 m = tail_mask(nr - 16 * (nv - 1));
-        for (size_t i0 = 0; i0 < M; i0 += MR) {
-            size_t mr = min_sz(MR, M - i0);
-            const float *a = acol ? A + i0 : A + i0 * lda;
-            tab[mr - 1][nv - 1](K, a, lda, B + j0, ldb, C + i0 * ldc + j0, ldc, m, accumulate);
-        }
-    }
+    for (size_t j0 = 0; j0 < N; j0 += NR)
+        panel(tab, acol, M, min_sz(NR, N - j0), K, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
 }
 
 /* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in) */
@@ -298,16 +288,10 @@ static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t ld
     }
     for (size_t j0 = 0; j0 < N; j0 += NR) {
         size_t nr = min_sz(NR, N - j0);
-        size_t nv = (nr + 15) / 16;
-        __mmask16 m = tail_mask(nr - 16 * (nv - 1));
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
             pack_bt(P, B + j0 * ldb + k0, ldb, nr, kc);
-            for (size_t i0 = 0; i0 < M; i0 += MR) {
-                size_t mr = min_sz(MR, M - i0);
-                ukr_row[mr - 1][nv - 1](kc, A + i0 * lda + k0, lda, P, NR, C + i0 * ldc + j0,
-                                        ldc, m, accumulate || k0 > 0);
-            }
+            panel(ukr_row, 0, M, nr, kc, A + k0, lda, P, NR, C + j0, ldc, accumulate || k0 > 0);
         }
     }
 }

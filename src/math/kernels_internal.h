@@ -6,7 +6,9 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "fmath.h" /* dp_sigmoidf, shared with loss.c */
 #include "kernels.h"
+#include "kernels_flat.h"
 
 typedef void (*dp_gemm_fn)(size_t M, size_t N, size_t K, const float *A, size_t lda,
                            const float *B, size_t ldb, float *C, size_t ldc, int accumulate);
@@ -17,6 +19,12 @@ typedef struct dp_kernel_ops {
     void (*bias_act_forward)(float *y, const float *b, size_t m, size_t n, dp_act act);
     void (*act_backward)(float *dy, const float *y, size_t count, dp_act act);
     void (*colsum)(float *db, const float *dy, size_t m, size_t n, int accumulate);
+    /* The flat-vector ops (kernels_flat.h), contracts as in kernels.h. */
+    void (*block_sum)(float *out, float *const *blocks, int n_blocks, size_t offset,
+                      size_t n, float scale);
+    void (*sgd)(float *w, const float *g, size_t n, const dp_update_hyper *h);
+    void (*momentum)(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h);
+    void (*adam)(float *w, const float *g, float *m, float *v, size_t n, const dp_update_hyper *h);
 } dp_kernel_ops;
 
 extern const dp_kernel_ops dp_kernels_portable_ops;
@@ -28,16 +36,32 @@ extern const dp_kernel_ops dp_kernels_avx512_ops;
 void dp_portable_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act);
 void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act act);
 
-/* Overflow-free logistic: exp of a non-positive argument only, so ±large x saturates to
- * 0 or 1 and never produces inf/inf. */
-static inline float dp_sigmoidf(float x)
-{
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
+/* The register-tiled microkernel's k loop, written once for both vector paths. Each path
+ * file defines for its register width FOR_ROWS, ACC_DECL/ACC_LOAD/ACC_STORE (the MR × NV tile
+ * of C in registers), LOAD_B (one row of B), ROW_PTR + FMA_ROW (A row-major: nn, nt) and
+ * FMA_COL (A transposed: tn), over the names K, a, sa, b, ldb and acol of its ukr(). */
+#define DP_UKR_BODY                                                                        \
+    FOR_ROWS(ACC_DECL)                                                                     \
+    FOR_ROWS(ACC_LOAD)                                                                     \
+    if (acol) {                                                                            \
+        for (size_t k = 0; k < K; k++) {                                                   \
+            LOAD_B                                                                         \
+            FOR_ROWS(FMA_COL)                                                              \
+            a += sa;                                                                       \
+            b += ldb;                                                                      \
+        }                                                                                  \
+    } else {                                                                               \
+        FOR_ROWS(ROW_PTR)                                                                  \
+        for (size_t k = 0; k < K; k++) {                                                   \
+            LOAD_B                                                                         \
+            FOR_ROWS(FMA_ROW)                                                              \
+            b += ldb;                                                                      \
+        }                                                                                  \
+    }                                                                                      \
+    FOR_ROWS(ACC_STORE)
 
-/* Entry points and the ops table of one vector path, from its *_body functions. Each entry
+/* Entry points and the ops table of one vector path, from its *_body functions (the flat ops'
+ * bodies come from kernels_flat.h, compiled here with the path's ISA). Each entry
  * ends with vzeroupper, also in builds where the compiler would not insert it (GCC at
  * -O0/-O1): dirty upper register halves make the caller's baseline SSE code several times
  * slower on the next instructions it runs. Expanded in a file compiled with that ISA. */
@@ -67,6 +91,29 @@ static inline float dp_sigmoidf(float x)
         colsum_body(db, dy, m, n, accumulate);                                             \
         _mm256_zeroupper();                                                                \
     }                                                                                      \
+    static void block_sum(float *out, float *const *blocks, int n_blocks,            \
+                          size_t offset, size_t n, float scale)                            \
+    {                                                                                      \
+        block_sum_body(out, blocks, n_blocks, offset, n, scale);                           \
+        _mm256_zeroupper();                                                                \
+    }                                                                                      \
+    static void sgd(float *w, const float *g, size_t n, const dp_update_hyper *h)          \
+    {                                                                                      \
+        sgd_body(w, g, n, h);                                                              \
+        _mm256_zeroupper();                                                                \
+    }                                                                                      \
+    static void momentum(float *w, const float *g, float *v, size_t n,                     \
+                         const dp_update_hyper *h)                                         \
+    {                                                                                      \
+        momentum_body(w, g, v, n, h);                                                      \
+        _mm256_zeroupper();                                                                \
+    }                                                                                      \
+    static void adam(float *w, const float *g, float *m, float *v, size_t n,               \
+                     const dp_update_hyper *h)                                             \
+    {                                                                                      \
+        adam_body(w, g, m, v, n, h);                                                       \
+        _mm256_zeroupper();                                                                \
+    }                                                                                      \
     const dp_kernel_ops ops_name = {                                                       \
         .name = path_name,                                                                 \
         .gemm_nn = gemm_nn,                                                                \
@@ -75,6 +122,10 @@ static inline float dp_sigmoidf(float x)
         .bias_act_forward = bias_act_forward,                                              \
         .act_backward = act_backward,                                                      \
         .colsum = colsum,                                                                  \
+        .block_sum = block_sum,                                                            \
+        .sgd = sgd,                                                                        \
+        .momentum = momentum,                                                              \
+        .adam = adam,                                                                      \
     };
 
 #endif

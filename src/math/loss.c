@@ -5,12 +5,8 @@
 #include <float.h>
 #include <math.h>
 
-static inline float sigmoidf(float x)
-{
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
+#include "err.h"
+#include "fmath.h"
 
 void dp_output_activate(dp_loss loss, float *y, size_t m, size_t K)
 {
@@ -28,7 +24,7 @@ void dp_output_activate(dp_loss loss, float *y, size_t m, size_t K)
             for (size_t j = 0; j < K; j++) row[j] *= inv;
         }
     } else if (loss == DP_LOSS_BCE) {
-        for (size_t i = 0; i < m * K; i++) y[i] = sigmoidf(y[i]);
+        for (size_t i = 0; i < m * K; i++) y[i] = dp_sigmoidf(y[i]);
     }
 }
 
@@ -47,6 +43,9 @@ static inline float bce_target(const int32_t *labels, size_t i, size_t j, size_t
 double dp_loss_eval(dp_loss loss, const float *y, size_t m, size_t K, const int32_t *labels,
                     const float *targets, float *dz)
 {
+    DP_ASSERT(K >= 1 && (unsigned)loss <= DP_LOSS_MAE);
+    int classify = loss == DP_LOSS_XENT || loss == DP_LOSS_BCE;
+    DP_ASSERT(m == 0 || (classify ? labels != NULL : targets != NULL));
     double total = 0.0;
     const float invK = 1.0f / (float)K;
     for (size_t i = 0; i < m; i++) {
@@ -99,14 +98,7 @@ double dp_loss_score(dp_loss loss, const float *y, size_t m, size_t K, const int
     for (size_t i = 0; i < m; i++) {
         const float *row = y + i * K;
         if (loss == DP_LOSS_XENT || loss == DP_LOSS_BCE) {
-            int32_t pred;
-            if (K == 1) {
-                pred = row[0] > 0.5f;
-            } else {
-                pred = 0;
-                for (size_t j = 1; j < K; j++)
-                    if (row[j] > row[pred]) pred = (int32_t)j;
-            }
+            int32_t pred = K == 1 ? row[0] > 0.5f : (int32_t)dp_argmax(row, K);
             score += pred == labels[i];
         } else {
             double err = 0.0;

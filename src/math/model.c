@@ -4,24 +4,13 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "err.h"
 #include "kernels.h"
 #include "loss.h"
 #include "rng.h"
-
-size_t dp_spec_param_count(const dp_spec *spec)
-{
-    if (!spec || spec->n_sizes < 2 || spec->n_sizes > DP_MAX_SIZES) return 0;
-    size_t n = 0;
-    for (int l = 0; l + 1 < spec->n_sizes; l++) {
-        int in = spec->sizes[l], out = spec->sizes[l + 1];
-        if (in < 1 || out < 1 || in > DP_MAX_WIDTH || out > DP_MAX_WIDTH) return 0;
-        n += (size_t)in * (size_t)out + (size_t)out;
-    }
-    return n;
-}
 
 void dp_layout_init(dp_layout *lay, const dp_spec *spec)
 {
@@ -39,6 +28,22 @@ void dp_layout_init(dp_layout *lay, const dp_spec *spec)
     lay->n_params = off;
     for (int l = 0; l < spec->n_sizes; l++)
         if ((size_t)spec->sizes[l] > lay->max_width) lay->max_width = (size_t)spec->sizes[l];
+    /* A layout is only ever built from a valid spec (the count is 0 for an invalid one). */
+    DP_ASSERT(off == dp_spec_param_count(spec));
+}
+
+/* The flat block's invariants (model.h), checked once per forward/backward call: the block is
+ * 64-byte aligned (dp_alloc), the layout belongs to this spec, and every layer's weight and
+ * bias views lie inside it, weights before biases. */
+static void assert_layout(const dp_spec *spec, const dp_layout *lay, const float *block)
+{
+    DP_ASSERT(((uintptr_t)block & 63u) == 0);
+    DP_ASSERT(lay->n_layers >= 1 && lay->n_layers == spec->n_sizes - 1);
+    for (int l = 0; l < lay->n_layers; l++) {
+        size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
+        DP_ASSERT(lay->w_off[l] + in * out <= lay->b_off[0]);
+        DP_ASSERT(lay->b_off[l] + out <= lay->n_params);
+    }
 }
 
 dp_act dp_output_act(dp_loss loss)
@@ -103,6 +108,8 @@ void dp_workspace_free(dp_workspace *ws)
 void dp_model_forward(const dp_spec *spec, const dp_layout *lay, const float *params,
                       dp_workspace *ws, size_t m)
 {
+    assert_layout(spec, lay, params);
+    DP_ASSERT(m <= ws->max_rows);
     for (int l = 0; l < lay->n_layers; l++) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
         int last = l + 1 == lay->n_layers;
@@ -119,6 +126,9 @@ void dp_model_forward(const dp_spec *spec, const dp_layout *lay, const float *pa
 double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float *params,
                          dp_workspace *ws, size_t m, float *grad, int accumulate)
 {
+    assert_layout(spec, lay, params);
+    assert_layout(spec, lay, grad);
+    DP_ASSERT(m <= ws->max_rows);
     int L = lay->n_layers;
     size_t outputs = (size_t)spec->sizes[L];
     float *dz = ws->grad_a, *dprev = ws->grad_b;
@@ -141,6 +151,7 @@ double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float 
 void dp_model_score(const dp_spec *spec, dp_workspace *ws, size_t m, double *loss_sum,
                     double *correct_or_abs_err)
 {
+    DP_ASSERT(m <= ws->max_rows);
     int L = spec->n_sizes - 1;
     size_t outputs = (size_t)spec->sizes[L];
     *loss_sum = dp_loss_eval(spec->loss, ws->act[L], m, outputs, ws->labels, ws->targets, NULL);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "dpmlp.h"
+#include "spec.h" /* dp_spec_param_count: n_params of a layout */
 
 typedef struct dp_layout {
     int n_layers;                  /* weight layers = n_sizes - 1 */
@@ -25,8 +26,6 @@ struct dp_model {
     float *params;                 /* n_params, 64-byte aligned */
 };
 
-/* Number of parameters implied by a spec (weights then biases); 0 if the spec is invalid. */
-size_t dp_spec_param_count(const dp_spec *spec);
 void dp_layout_init(dp_layout *lay, const dp_spec *spec);
 /* Output activation implied by the loss. */
 dp_act dp_output_act(dp_loss loss);

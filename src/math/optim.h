@@ -1,5 +1,6 @@
 /* Optimizers over a contiguous run of the flat parameter vector. They know nothing of layers:
- * params, gradient, and moments share one layout, so a worker updates its slice in one loop. */
+ * params, gradient, and moments share one layout, so a worker updates its slice in one loop.
+ * The loops are the kernels' flat-vector ops (kernels.h), dispatched with the other kernels. */
 #ifndef DP_OPTIM_H
 #define DP_OPTIM_H
 #include <stddef.h>
@@ -26,8 +27,8 @@ void dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float
 #define DP_OPTIM_MAX_BLOCKS DP_MAX_THREADS
 
 /* out[0..n) = scale · Σ_{u = 0..n_blocks-1} blocks[u][offset + i], summed in block order: the
- * reduction's fixed order. Each element is its own sum, so every vector path gives the same
- * bits. */
+ * reduction's fixed order (dp_block_sum, with 1 ≤ n_blocks ≤ DP_OPTIM_MAX_BLOCKS asserted).
+ * Each element is its own sum, so every vector path gives the same bits. */
 void dp_optim_sum_blocks(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
                          float scale);
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testhooks.h"
+
 #define CG_PATH 4096
 
 /* Reads a small text file whole; 0 on success. */
@@ -131,8 +133,8 @@ static int has_token(const char *list, const char *tok)
 int dp_cgroup_cpu_limit(const char *root, const char *self_cgroup, char *detail, size_t len)
 {
     if (!root) {
-        root = getenv("DPMLP_CGROUP_ROOT");
-        if (!root || !*root) root = "/sys/fs/cgroup";
+        root = dp_testhook_cgroup_root();
+        if (!root) root = "/sys/fs/cgroup";
     }
     if (!self_cgroup) self_cgroup = "/proc/self/cgroup";
 

@@ -9,32 +9,14 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "util/kernel_paths.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
-static const char *const PATHS[] = {"portable", "avx2", "avx512"};
-enum { NPATHS = 3 };
-
-/* Forces path p; 0 when this CPU or build cannot run it (the test then checks nothing). */
-static int use_path(int p)
-{
-    const char *got = dp_kernels_select(PATHS[p]);
-    ck_assert_ptr_nonnull(got);
-    if (strcmp(got, PATHS[p]) != 0) return 0;
-    ck_assert_str_eq(dp_kernels_path(), PATHS[p]);
-    return 1;
-}
-
 static uint64_t rng_state = 88172645463325252ull;
-static float frand(void) /* uniform in [-1, 1) */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (1.0 / (1 << 23))) - 1.0f;
-}
+static float frand(void) { return kp_frand(&rng_state); }
 
 /* rows × cols matrix with leading dimension ld; the padding holds NaN, so a kernel that reads
  * it poisons its result and one that writes it is caught by check_pad. */
@@ -108,7 +90,7 @@ enum { NDIMS = sizeof DIMS / sizeof DIMS[0] };
 
 START_TEST(gemm_odd_shapes)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     for (int form = 0; form < 3; form++)
         for (size_t a = 0; a < NDIMS; a++)
             for (size_t b = 0; b < NDIMS; b++)
@@ -119,7 +101,7 @@ END_TEST
 
 START_TEST(gemm_300_and_accumulate)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     for (int form = 0; form < 3; form++)
         for (int acc = 0; acc < 2; acc++) {
             gemm_case(form, 300, 17, 300, acc);
@@ -134,7 +116,7 @@ END_TEST
  * partial last tile of W rows) in every form. */
 START_TEST(gemm_short_shards)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     static const size_t ms[] = {2, 5, 8, 9, 12, 16}, ns[] = {16, 17, 31, 300},
                         ks[] = {1, 2, 7, 128, 512, 513};
     int acc = 0;
@@ -148,7 +130,7 @@ END_TEST
 /* The shapes of a 784-256-128-10 network at shard sizes 1, 8, 64, 255. */
 START_TEST(gemm_layer_shapes)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     static const size_t sizes[] = {784, 256, 128, 10};
     static const size_t shards[] = {1, 8, 64, 255};
     for (size_t s = 0; s < 4; s++)
@@ -164,7 +146,7 @@ END_TEST
 /* K = 0 means an empty sum: C becomes 0, or stays with accumulate; M or N = 0 touch nothing. */
 START_TEST(gemm_degenerate)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     for (int form = 0; form < 3; form++) {
         float A[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, B[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, C[6] = {5, 5, 5, 5, 5, 5};
         FAST[form](2, 3, 0, A, 1, B, 3, C, 3, 1);
@@ -180,7 +162,7 @@ END_TEST
 /* Results must not depend on where the operands sit in memory (alignment of A, B, C). */
 START_TEST(gemm_alignment_independent)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     const size_t M = 19, N = 53, K = 71, L = 80;
     float *buf = malloc(3 * (M + K + 2) * L * 4 * sizeof *buf);
     ck_assert_ptr_nonnull(buf);
@@ -224,7 +206,7 @@ static int upper_state_dirty(void)
  * baseline SSE code (loss, optimizer, the portable path) several times slower. */
 START_TEST(vector_state_clean_on_return)
 {
-    if (!use_path(_i) || upper_state_dirty() < 0) return;
+    if (!kp_use_path(_i) || upper_state_dirty() < 0) return;
     float *A = mat(20, 40, 40), *B = mat(40, 40, 40), *C = mat(20, 40, 40);
     for (int form = 0; form < 3; form++) {
         FAST[form](17, 19, 13, A, 40, B, 40, C, 40, form & 1);
@@ -238,6 +220,19 @@ START_TEST(vector_state_clean_on_return)
     ck_assert(!upper_state_dirty());
     dp_colsum(B, C, 3, 40, 1);
     ck_assert(!upper_state_dirty());
+    /* The flat-vector ops of the reduction and the optimizer, too. */
+    float *blocks[2] = {A, B};
+    dp_block_sum(C, blocks, 2, 0, 100, 0.5f);
+    ck_assert(!upper_state_dirty());
+    const dp_update_hyper h = {.lr = 0.1f, .momentum = 0.9f, .beta1 = 0.9f, .beta2 = 0.999f,
+                               .eps = 1e-8f, .step_size = 0.1f, .c2 = 1.0f};
+    dp_sgd_update(C, A, 100, &h);
+    ck_assert(!upper_state_dirty());
+    dp_momentum_update(C, A, B, 100, &h);
+    ck_assert(!upper_state_dirty());
+    for (size_t i = 0; i < 400; i++) B[i] = fabsf(B[i]); /* a second moment is ≥ 0 */
+    dp_adam_update(C, A, A + 400, B, 100, &h);
+    ck_assert(!upper_state_dirty());
     free(A), free(B), free(C);
 }
 END_TEST
@@ -246,7 +241,7 @@ static const dp_act ACTS[] = {DP_ACT_RELU, DP_ACT_SIGMOID, DP_ACT_TANH, DP_ACT_L
 
 START_TEST(bias_act_matches_reference)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     static const size_t shapes[][2] = {{1, 1}, {3, 17}, {5, 300}, {64, 256}, {7, 10}, {2, 33}};
     for (size_t a = 0; a < 5; a++)
         for (size_t s = 0; s < 6; s++) {
@@ -268,7 +263,7 @@ END_TEST
 
 START_TEST(activations_saturate)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     float y[6] = {100, -100, 1e30f, -1e30f, 88.8f, -88.8f}, b[6] = {0};
     float t[6];
     memcpy(t, y, sizeof t);
@@ -291,7 +286,7 @@ END_TEST
 
 START_TEST(act_backward_matches_reference)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     static const size_t counts[] = {1, 7, 17, 300, 4099};
     for (size_t a = 0; a < 5; a++)
         for (size_t c = 0; c < 5; c++) {
@@ -323,7 +318,7 @@ END_TEST
 
 START_TEST(relu_backward_at_zero)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     float y[20], dy[20];
     for (int i = 0; i < 20; i++) y[i] = (float)(i % 3) - 1.0f, dy[i] = INFINITY; /* -1, 0, 1 */
     dp_act_backward(dy, y, 20, DP_ACT_RELU);
@@ -337,7 +332,7 @@ END_TEST
 
 START_TEST(colsum_matches_reference)
 {
-    if (!use_path(_i)) return;
+    if (!kp_use_path(_i)) return;
     static const size_t shapes[][2] = {{1, 1}, {3, 17}, {255, 10}, {64, 256}, {17, 300}, {0, 5}};
     for (int acc = 0; acc < 2; acc++)
         for (size_t s = 0; s < 6; s++) {
@@ -409,21 +404,21 @@ static Suite *kernels_suite(void)
 
     TCase *g = tcase_create("gemm");
     tcase_set_timeout(g, 600);
-    tcase_add_loop_test(g, gemm_odd_shapes, 0, NPATHS);
-    tcase_add_loop_test(g, gemm_300_and_accumulate, 0, NPATHS);
-    tcase_add_loop_test(g, gemm_short_shards, 0, NPATHS);
-    tcase_add_loop_test(g, gemm_layer_shapes, 0, NPATHS);
-    tcase_add_loop_test(g, gemm_degenerate, 0, NPATHS);
-    tcase_add_loop_test(g, gemm_alignment_independent, 0, NPATHS);
-    tcase_add_loop_test(g, vector_state_clean_on_return, 0, NPATHS);
+    tcase_add_loop_test(g, gemm_odd_shapes, 0, KP_NPATHS);
+    tcase_add_loop_test(g, gemm_300_and_accumulate, 0, KP_NPATHS);
+    tcase_add_loop_test(g, gemm_short_shards, 0, KP_NPATHS);
+    tcase_add_loop_test(g, gemm_layer_shapes, 0, KP_NPATHS);
+    tcase_add_loop_test(g, gemm_degenerate, 0, KP_NPATHS);
+    tcase_add_loop_test(g, gemm_alignment_independent, 0, KP_NPATHS);
+    tcase_add_loop_test(g, vector_state_clean_on_return, 0, KP_NPATHS);
     suite_add_tcase(s, g);
 
     TCase *e = tcase_create("elementwise");
-    tcase_add_loop_test(e, bias_act_matches_reference, 0, NPATHS);
-    tcase_add_loop_test(e, activations_saturate, 0, NPATHS);
-    tcase_add_loop_test(e, act_backward_matches_reference, 0, NPATHS);
-    tcase_add_loop_test(e, relu_backward_at_zero, 0, NPATHS);
-    tcase_add_loop_test(e, colsum_matches_reference, 0, NPATHS);
+    tcase_add_loop_test(e, bias_act_matches_reference, 0, KP_NPATHS);
+    tcase_add_loop_test(e, activations_saturate, 0, KP_NPATHS);
+    tcase_add_loop_test(e, act_backward_matches_reference, 0, KP_NPATHS);
+    tcase_add_loop_test(e, relu_backward_at_zero, 0, KP_NPATHS);
+    tcase_add_loop_test(e, colsum_matches_reference, 0, KP_NPATHS);
     suite_add_tcase(s, e);
     return s;
 }

@@ -18,6 +18,7 @@
 
 #include "cgroup.h"
 #include "err.h"
+#include "testhooks.h"
 #include "topo.h"
 
 #define BIG "pack:2 numa:2 core:8 pu:2" /* 2 packages x 2 NUMA x 8 cores x 2 PUs = 64 PUs */
@@ -506,6 +507,12 @@ START_TEST(test_cgroup_v2)
     snprintf(missing, sizeof missing, "%s/nope", d);
     write_file(d, "cpu.max", "700000 100000\n");
     ck_assert_int_eq(dp_cgroup_cpu_limit(d, missing, NULL, 0), 7);
+    /* root NULL: the test hook's root (testhooks.h) stands in for /sys/fs/cgroup. */
+    dp_testhook_set_cgroup_root(d);
+    ck_assert_str_eq(dp_testhook_cgroup_root(), d);
+    ck_assert_int_eq(dp_cgroup_cpu_limit(NULL, missing, NULL, 0), 7);
+    dp_testhook_set_cgroup_root("");
+    ck_assert_ptr_null(dp_testhook_cgroup_root());
     rm_rf(d);
     free(d);
 }
@@ -540,7 +547,8 @@ END_TEST
 START_TEST(test_default_threads)
 {
     char *d = tmpdir_new(); /* an empty fake cgroup root: no quota */
-    saved_env sc = env_set("DPMLP_CGROUP_ROOT", d), so = env_set("OMP_NUM_THREADS", NULL);
+    dp_testhook_set_cgroup_root(d);
+    saved_env so = env_set("OMP_NUM_THREADS", NULL);
     dp_topo *t = syn(BIG);
     char why[256];
 
@@ -581,7 +589,8 @@ START_TEST(test_default_threads)
     ck_assert_int_eq(dp_topo_default_threads(t, NULL, 0), 32);
     dp_topo_close(t);
 
-    env_restore(&sc), env_restore(&so);
+    dp_testhook_set_cgroup_root(NULL);
+    env_restore(&so);
     rm_rf(d);
     free(d);
 }
