@@ -271,7 +271,7 @@ START_TEST(test_non_finite_loss_stops)
 {
     dp_spec spec = small_spec(DP_LOSS_MSE, DP_ACT_RELU);
     dp_dataset *d = make_data(&spec, 64, 4);
-    for (size_t i = 0; i < 64 * 6; i++) d->x_f32[i] *= 1e18f;
+    for (size_t i = 0; i < 64 * 6; i++) d->x_f32[i] *= 1e38f; /* the first forward overflows: a non-finite loss */
     dp_train_config cfg = base_config(2, 16, 3);
     cfg.optim = DP_OPT_SGD;
     cfg.lr = 1e6f;
