@@ -286,6 +286,60 @@ START_TEST(test_non_finite_loss_stops)
 }
 END_TEST
 
+
+typedef struct ckpt_log {
+    int calls, non_finite;
+    uint64_t fingerprint;
+} ckpt_log;
+
+static dp_status record_checkpoint(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
+                                   const dp_train_state *st, dp_error *err)
+{
+    (void)spec, (void)cfg, (void)err;
+    ckpt_log *l = ctx;
+    l->calls++;
+    l->fingerprint = st->data_fingerprint;
+    for (size_t i = 0; i < st->n_params; i++)
+        if (!isfinite(st->params[i])) l->non_finite++;
+    return DP_OK;
+}
+
+START_TEST(test_non_finite_update_keeps_the_last_finite_weights)
+{
+    /* SGD with lr = weight decay = 1e10 multiplies every weight by about -1e20 per step: the
+     * first step gives ~1e19 (finite, and a finite loss), the second overflows. The run must
+     * stop at step 2, keep the weights of step 1 to the bit, and checkpoint nothing. */
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_TANH);
+    dp_dataset *d = make_data(&spec, 64, 4);
+    for (int T = 1; T <= 3; T += 2) {
+        dp_train_config cfg = base_config(T, 16, 3);
+        cfg.optim = DP_OPT_SGD;
+        cfg.lr = 1e10f;
+        cfg.weight_decay = 1e10f;
+        cfg.max_steps = 1;
+        size_t n;
+        float *one_step = train_params(&spec, d, &cfg, &n);
+        cfg.max_steps = 0;
+        ckpt_log log = {0};
+        dp_train_hooks hooks = {.checkpoint = record_checkpoint, .ctx = &log,
+                                .checkpoint_every = 1};
+        dp_error e;
+        dp_model *m = dp_model_create(&spec, cfg.seed, &e);
+        dp_status st = dp_train(m, d, NULL, &cfg, &hooks, &e);
+        ck_assert_int_eq(st, DP_EINTERNAL);
+        ck_assert_msg(strstr(e.msg, "epoch 1 step 2: the update made") &&
+                          strstr(e.msg, "parameters non-finite") && strstr(e.msg, "--lr"),
+                      "%s", e.msg);
+        ck_assert_msg(memcmp(dp_model_params(m), one_step, n * sizeof(float)) == 0,
+                      "T=%d: the model is not the one of the last finite step", T);
+        ck_assert_int_eq(log.calls, 0);
+        dp_model_free(m);
+        free(one_step);
+    }
+    dp_data_free(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -298,6 +352,7 @@ int main(void)
     tcase_add_test(tc, test_learns_and_reports);
     tcase_add_test(tc, test_deterministic_same_bytes_for_every_thread_count);
     tcase_add_test(tc, test_non_finite_loss_stops);
+    tcase_add_test(tc, test_non_finite_update_keeps_the_last_finite_weights);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
