@@ -4,6 +4,7 @@
  * bit; one full-batch SGD step equals the hand-averaged gradient; learning happens. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -340,6 +341,61 @@ START_TEST(test_non_finite_update_keeps_the_last_finite_weights)
 }
 END_TEST
 
+
+/* Keeps a deep copy of the last checkpointed state. */
+static dp_status copy_checkpoint(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
+                                 const dp_train_state *st, dp_error *err)
+{
+    (void)spec, (void)cfg, (void)err;
+    dp_train_state *keep = ctx;
+    dp_train_state_free(keep);
+    *keep = *st;
+    size_t bytes = st->n_params * sizeof(float);
+    keep->params = memcpy(dp_alloc(bytes), st->params, bytes);
+    keep->m1 = st->m1 ? memcpy(dp_alloc(bytes), st->m1, bytes) : NULL;
+    keep->m2 = st->m2 ? memcpy(dp_alloc(bytes), st->m2, bytes) : NULL;
+    keep->perm = memcpy(dp_alloc(st->n_train * 4), st->perm, st->n_train * 4);
+    return DP_OK;
+}
+
+START_TEST(test_resume_refuses_other_data)
+{
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 40, 6), *other = make_data(&spec, 40, 7);
+    dp_train_config cfg = base_config(2, 8, 1);
+    dp_train_state state;
+    memset(&state, 0, sizeof state);
+    dp_train_hooks hooks = {.checkpoint = copy_checkpoint, .ctx = &state, .checkpoint_every = 1};
+    dp_error e;
+    dp_model *m = dp_model_create(&spec, cfg.seed, &e);
+    ck_assert_int_eq(dp_train(m, d, NULL, &cfg, &hooks, &e), DP_OK);
+    uint64_t fp = dp_data_fingerprint(d), fp_other = dp_data_fingerprint(other);
+    ck_assert(fp != fp_other);
+    ck_assert_msg(state.data_fingerprint == fp, "checkpoint fingerprint %llx, data %llx",
+                  (unsigned long long)state.data_fingerprint, (unsigned long long)fp);
+
+    cfg.epochs = 2;
+    dp_status st = dp_train_resume(m, other, NULL, &cfg, NULL, &state, &e);
+    ck_assert_int_eq(st, DP_EUSAGE);
+    char a[32], b[32];
+    snprintf(a, sizeof a, "%016llx", (unsigned long long)fp);
+    snprintf(b, sizeof b, "%016llx", (unsigned long long)fp_other);
+    ck_assert_msg(strstr(e.msg, a) && strstr(e.msg, b) && strstr(e.msg, "--resume-any-data"),
+                  "%s", e.msg);
+    ck_assert_int_eq(dp_train_resume(m, d, NULL, &cfg, NULL, &state, &e), DP_OK);
+    cfg.resume_any_data = 1;
+    ck_assert_int_eq(dp_train_resume(m, other, NULL, &cfg, NULL, &state, &e), DP_OK);
+    /* A checkpoint that recorded no fingerprint (older files) resumes on any data. */
+    cfg.resume_any_data = 0;
+    state.data_fingerprint = 0;
+    ck_assert_int_eq(dp_train_resume(m, other, NULL, &cfg, NULL, &state, &e), DP_OK);
+    dp_train_state_free(&state);
+    dp_model_free(m);
+    dp_data_free(d);
+    dp_data_free(other);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -353,6 +409,7 @@ int main(void)
     tcase_add_test(tc, test_deterministic_same_bytes_for_every_thread_count);
     tcase_add_test(tc, test_non_finite_loss_stops);
     tcase_add_test(tc, test_non_finite_update_keeps_the_last_finite_weights);
+    tcase_add_test(tc, test_resume_refuses_other_data);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
