@@ -8,6 +8,17 @@
 #include "shard.h"
 #include "worker.h"
 
+/* Rows a worker evaluates at once: up to EVAL_MAX_ROWS, fewer when their activations would
+ * pass EVAL_WORKSPACE_BYTES (a 1,048,576-wide layer costs 4 MiB a row), never below one. */
+#define EVAL_MAX_ROWS 256
+#define EVAL_WORKSPACE_BYTES ((size_t)64 << 20)
+
+static size_t eval_rows_cap(const dp_spec *spec)
+{
+    size_t rows = EVAL_WORKSPACE_BYTES / dp_workspace_forward_row_bytes(spec);
+    return rows < 1 ? 1 : rows > EVAL_MAX_ROWS ? EVAL_MAX_ROWS : rows;
+}
+
 typedef struct eval_job {
     team_ctx c;
     const dp_dataset *d;
@@ -47,7 +58,8 @@ static dp_status run_eval(const dp_model *m, const dp_dataset *d, int threads, f
     j->c.spec = &m->spec;
     j->c.lay = &m->layout;
     j->c.params = m->params;
-    j->c.shard_cap = 256;
+    j->c.shard_cap = eval_rows_cap(&m->spec);
+    j->c.forward_only = 1;
     if ((st = dp_team_ctx_init(&j->c, threads, 0, err)) != DP_OK) return st;
     st = dp_team_run(threads, DP_TEAM_PTHREADS, eval_worker, j, err);
     if (st == DP_OK && dp_team_setup_failed(&j->c))
