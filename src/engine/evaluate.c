@@ -61,7 +61,15 @@ static dp_status run_eval(const dp_model *m, const dp_dataset *d, int threads, f
     j->c.shard_cap = eval_rows_cap(&m->spec);
     j->c.forward_only = 1;
     if ((st = dp_team_ctx_init(&j->c, threads, 0, err)) != DP_OK) return st;
+    /* Unpinned, but widened to every allowed PU: workers inherit the caller's binding. */
+    dp_topo *topo = NULL;
+    dp_error topo_err;
+    if (dp_topo_open(&topo, &topo_err) != DP_OK) topo = NULL;
+    j->c.topo = topo;
+    dp_binding *caller_binding = dp_topo_binding_save(topo);
     st = dp_team_run(threads, DP_TEAM_PTHREADS, eval_worker, j, err);
+    dp_topo_binding_restore(topo, caller_binding);
+    dp_topo_close(topo);
     if (st == DP_OK && dp_team_setup_failed(&j->c))
         st = dp_fail(err, DP_EINTERNAL, "out of memory for the evaluation workers' buffers");
     return st;

@@ -38,12 +38,20 @@ static void report(const dp_train_hooks *hooks, const char *line)
  * after binding) and any binding that was refused. */
 static void report_binding(train_ctx *c)
 {
-    char line[320];
+    char line[1024];
     for (int u = 0; u < c->tc.T; u++)
         if (c->tc.slot[u].bind_msg[0]) {
             snprintf(line, sizeof line, "warning: %s", c->tc.slot[u].bind_msg);
             report(c->hooks, line);
         }
+    if (!c->tc.topo) return;
+    size_t k = (size_t)snprintf(line, sizeof line, "workers run on (read back):");
+    for (int u = 0; u < c->tc.T && k < sizeof line; u++)
+        k += (size_t)snprintf(line + k, sizeof line - k, "%s worker %d -> PUs %s", u ? "," : "",
+                              u, c->tc.slot[u].cpus);
+    /* Cut mid-list: end with "..." so a truncated line cannot be read as complete. */
+    if (k >= sizeof line) memcpy(line + sizeof line - 4, "...", 4);
+    report(c->hooks, line);
 }
 
 /* Worker 0, between the step's two barriers: imbalance bookkeeping, progress, stop requests,

@@ -32,17 +32,29 @@ void dp_team_ctx_free(team_ctx *c)
     c->grad = NULL;
 }
 
+/* Pins worker t by the plan; an unbound worker (policy none, or binding refused) is widened
+ * to every allowed PU, since it inherited its creator's binding (OpenMP's first place under
+ * OMP_PROC_BIND). Then reads back where it may really run, for the start-up report. */
+static void worker_place(team_ctx *c, int t)
+{
+    worker_slot *s = &c->slot[t];
+    dp_error e;
+    dp_status st = c->plan ? dp_topo_bind_self(c->topo, c->plan, t, &e) : DP_OK;
+    if (st != DP_OK) snprintf(s->bind_msg, sizeof s->bind_msg, "%.150s", e.msg);
+    if ((!c->plan || c->plan->policy == DP_BIND_NONE || st != DP_OK) &&
+        dp_topo_unbind_self(c->topo, &e) != DP_OK && !s->bind_msg[0])
+        snprintf(s->bind_msg, sizeof s->bind_msg, "worker %d: %.130s", t, e.msg);
+    dp_topo_self_cpus(c->topo, s->cpus, sizeof s->cpus);
+}
+
 void dp_worker_setup(team_ctx *c, int t)
 {
     worker_slot *s = &c->slot[t];
-    if (c->topo && c->plan) {
-        dp_error e;
-        if (dp_topo_bind_self(c->topo, c->plan, t, &e) != DP_OK)
-            snprintf(s->bind_msg, sizeof s->bind_msg, "%.150s", e.msg);
-    }
+    if (c->topo) worker_place(c, t);
     dp_error e;
-    dp_status st = c->forward_only ? dp_workspace_init_forward(&c->ws[t], c->spec, c->shard_cap, &e)
-                                   : dp_workspace_init(&c->ws[t], c->spec, c->shard_cap, &e);
+    dp_status st = c->forward_only
+                       ? dp_workspace_init_forward(&c->ws[t], c->spec, c->shard_cap, &e)
+                       : dp_workspace_init(&c->ws[t], c->spec, c->shard_cap, &e);
     if (st != DP_OK) s->failed = 1;
     for (int k = t; k < c->n_blocks; k += c->T) {
         c->grad[k] = dp_calloc(c->lay->n_params * sizeof(float));
