@@ -29,8 +29,10 @@ static void eval_worker(dp_team *team, int t, void *arg)
 {
     eval_job *j = arg;
     dp_worker_setup(&j->c, t);
+    /* A worker without its buffers aborts the team: all leave after the barrier. */
+    if (j->c.slot[t].failed) dp_team_abort(team);
     dp_team_barrier(team);
-    if (!dp_team_setup_failed(&j->c)) {
+    if (!dp_team_aborted(team)) {
         size_t lo, hi;
         dp_shard_rows(j->d->n, t, j->c.T, &lo, &hi);
         size_t outputs = (size_t)j->c.spec->sizes[j->c.spec->n_sizes - 1];

@@ -275,8 +275,10 @@ static void train_worker(dp_team *team, int t, void *arg)
     train_ctx *c = arg;
     const dp_train_state *rs = c->resume;
     dp_worker_setup(&c->tc, t);
+    /* A worker without its buffers aborts the team: all leave after the barrier. */
+    if (c->tc.slot[t].failed) dp_team_abort(team);
     dp_team_barrier(team);
-    if (!dp_team_setup_failed(&c->tc)) {
+    if (!dp_team_aborted(team)) {
         if (t == 0) report_binding(c);
         long my_step = rs ? rs->global_step : 0;
         int first_epoch = rs ? rs->epoch : 1;
