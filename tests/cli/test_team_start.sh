@@ -23,7 +23,7 @@ under_shim() {
     shift 2
     local t0 t1
     t0=$(date +%s%N)
-    LD_PRELOAD=$SHIM DPMLP_TEST_FAIL_PTHREAD_CREATE=$k timeout 20 "$@" >"$tmp/$name.out" \
+    LD_PRELOAD=$SHIM DPMLP_TEST_FAIL_PTHREAD_CREATE=$k timeout -k 2 20 "$@" >"$tmp/$name.out" \
         2>"$tmp/$name.err"
     rc=$?
     t1=$(date +%s%N)
