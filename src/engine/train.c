@@ -75,7 +75,9 @@ static void step_bookkeeping(train_ctx *c, int epoch, long step)
     if ((c->R == 1 && h && h->stop && *h->stop) ||
         (c->cfg->max_steps > 0 && c->global_step >= c->cfg->max_steps))
         c->stop_now = 1;
-    if (dp_ckpt_writer_failed(c->writer) && !c->faulted) {
+    /* With several ranks a failed write is seen at the epoch's end (the next submit), where
+     * all ranks agree to stop: one rank leaving mid-epoch would strand the others. */
+    if (c->R == 1 && dp_ckpt_writer_failed(c->writer) && !c->faulted) {
         dp_ckpt_writer_wait(c->writer, &c->fault);
         c->faulted = c->stop_now = 1;
     }

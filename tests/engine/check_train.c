@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "data.h"
 #include "err.h"
@@ -396,6 +397,53 @@ START_TEST(test_resume_refuses_other_data)
 }
 END_TEST
 
+
+typedef struct slow_hook {
+    int calls, finished, fail_first;
+    int last_epoch;
+} slow_hook;
+
+/* A slow checkpoint hook (the write goes on while the team trains), failing on request. */
+static dp_status slow_checkpoint(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
+                                 const dp_train_state *st, dp_error *err)
+{
+    (void)spec, (void)cfg;
+    slow_hook *h = ctx;
+    h->calls++;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    if (h->fail_first) return dp_fail(err, DP_EIO, "ckpt.tmp: No space left on device");
+    h->last_epoch = st->epoch;
+    h->finished++;
+    return DP_OK;
+}
+
+START_TEST(test_background_checkpoints)
+{
+    /* Every checkpoint, the last one included, has been written when dp_train returns; a
+     * failed write stops the run with its error soon after (not five epochs later). */
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 60, 3);
+    dp_train_config cfg = base_config(2, 10, 5);
+    slow_hook h = {0};
+    dp_train_hooks hooks = {.checkpoint = slow_checkpoint, .ctx = &h, .checkpoint_every = 1};
+    dp_error e;
+    dp_model *m = dp_model_create(&spec, cfg.seed, &e);
+    ck_assert_int_eq(dp_train(m, d, NULL, &cfg, &hooks, &e), DP_OK);
+    ck_assert_int_eq(h.calls, 5);
+    ck_assert_int_eq(h.finished, 5);
+    ck_assert_int_eq(h.last_epoch, 5);
+
+    memset(&h, 0, sizeof h);
+    h.fail_first = 1;
+    ck_assert_int_eq(dp_train(m, d, NULL, &cfg, &hooks, &e), DP_EIO);
+    ck_assert_msg(strstr(e.msg, "No space left"), "%s", e.msg);
+    ck_assert_msg(h.calls <= 2, "%d checkpoint calls after the first failed", h.calls);
+    dp_model_free(m);
+    dp_data_free(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -410,6 +458,7 @@ int main(void)
     tcase_add_test(tc, test_non_finite_loss_stops);
     tcase_add_test(tc, test_non_finite_update_keeps_the_last_finite_weights);
     tcase_add_test(tc, test_resume_refuses_other_data);
+    tcase_add_test(tc, test_background_checkpoints);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
