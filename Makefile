@@ -105,7 +105,13 @@ $(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(CLI_LIB_OBJ) $(BUILD)/libdpmlp.a
 	$(CC) $(CFLAGS) $(INC_tests) $(CHECK_CFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(CLI_LIB_OBJ) \
 	    $(BUILD)/libdpmlp.a $(LDFLAGS) $(CHECK_LIBS) $(LDLIBS)
 
-tests: $(TEST_BIN) $(BUILD)/dpmlp
+# LD_PRELOAD shim for tests/cli/test_team_start.sh: the k-th pthread_create fails.
+SHIM_FAIL_CREATE := $(BUILD)/tests/engine/shim_fail_pthread_create.so
+$(SHIM_FAIL_CREATE): tests/engine/shim_fail_pthread_create.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $< -ldl
+
+tests: $(TEST_BIN) $(BUILD)/dpmlp $(SHIM_FAIL_CREATE)
 
 # Check runs suites without fork: GCC's OpenMP runtime is not fork-safe (DESIGN.md, traps).
 check: tests
@@ -123,7 +129,7 @@ check-tsan:
 	$(MAKE) CC=clang SAN=thread tests
 	@CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
 	    DPMLP=build/san-thread/dpmlp BUILD=build/san-thread SKIP_CLI=1 \
-	    scripts/run-tests.sh $(filter %check_train %check_topo %check_kernels,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
+	    scripts/run-tests.sh $(filter %check_train %check_team %check_topo %check_kernels,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

@@ -171,10 +171,11 @@ typedef struct dp_train_state {
     uint32_t *perm;             /* n_train: the shuffle of `epoch` */
 } dp_train_state;
 
-/* Called by the trainer (worker 0, the team waiting) every checkpoint_every epochs at the end
- * of the epoch and once more when a stop request ends the run mid-epoch. The state's arrays
- * are the live ones: copy or write them before returning. A non-OK return stops training
- * with that error (the previous checkpoint is untouched: writes are atomic). */
+/* Called every checkpoint_every epochs at the end of the epoch and once more when a stop
+ * request ends the run mid-epoch, from the trainer's checkpoint thread with a copy of the
+ * state while the team trains on (one call at a time, in order; dp_train returns only after
+ * the last one has returned). A non-OK return stops training with that error, at the latest
+ * after the next step (the previous checkpoint is untouched: writes are atomic). */
 typedef dp_status (*dp_checkpoint_fn)(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
                                       const dp_train_state *state, dp_error *err);
 

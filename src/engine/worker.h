@@ -1,6 +1,6 @@
 /* What the training and evaluation teams share: per-worker state, the context a team runs
- * over, and the per-worker set-up (pin, then allocate and first-touch) and row evaluation.
- * Private to train.c and evaluate.c. */
+ * over, and the per-worker set-up (pin, then allocate and first-touch) and row evaluation
+ * (worker.c). Private to the engine. */
 #ifndef DP_WORKER_H
 #define DP_WORKER_H
 #include <stddef.h>
@@ -25,8 +25,12 @@ typedef struct worker_slot {
     double epoch_loss;     /* loss sum over the epoch (this run's part of it) */
     double eval_loss, eval_score;
     double fwd, bwd, red, upd;
+    size_t n_bad;          /* parameters this worker's last update made non-finite */
+    size_t n_bad_moments;  /* optimizer moments it made non-finite */
+    size_t kept_lo, kept_hi; /* the range whose pre-update values it kept (step.c) */
     int failed;            /* workspace allocation failed */
     char bind_msg[160];    /* binding refused: the reason */
+    char cpus[96];         /* the PUs it may run on, read back after binding */
 } __attribute__((aligned(64))) worker_slot;
 
 typedef struct team_ctx {
@@ -35,6 +39,7 @@ typedef struct team_ctx {
     float *params;
     int T;
     size_t shard_cap;      /* most rows a worker handles at once */
+    int forward_only;      /* evaluation: workspaces without the backprop buffers */
     dp_workspace *ws;      /* T workspaces */
     worker_slot *slot;     /* T */
     float **grad;          /* gradient blocks (n_blocks, each n_params) or NULL */

@@ -72,7 +72,10 @@ void dp_model_init_params(const dp_spec *spec, const dp_layout *lay, float *para
     }
 }
 
-dp_status dp_workspace_init(dp_workspace *ws, const dp_spec *spec, size_t max_rows, dp_error *err)
+/* Both inits: activations, labels and targets always; the two backprop buffers only when
+ * the workspace will run backward. */
+static dp_status workspace_alloc(dp_workspace *ws, const dp_spec *spec, size_t max_rows,
+                                 int backward, dp_error *err)
 {
     memset(ws, 0, sizeof *ws);
     ws->max_rows = max_rows;
@@ -84,14 +87,35 @@ dp_status dp_workspace_init(dp_workspace *ws, const dp_spec *spec, size_t max_ro
         if (!ws->act[l]) goto oom;
     }
     size_t outputs = (size_t)spec->sizes[spec->n_sizes - 1];
-    ws->grad_a = dp_calloc(max_rows * widest * sizeof(float));
-    ws->grad_b = dp_calloc(max_rows * widest * sizeof(float));
+    if (backward) {
+        ws->grad_a = dp_calloc(max_rows * widest * sizeof(float));
+        ws->grad_b = dp_calloc(max_rows * widest * sizeof(float));
+        if (!ws->grad_a || !ws->grad_b) goto oom;
+    }
     ws->labels = dp_calloc(max_rows * sizeof(int32_t));
     ws->targets = dp_calloc(max_rows * outputs * sizeof(float));
-    if (ws->grad_a && ws->grad_b && ws->labels && ws->targets) return DP_OK;
+    if (ws->labels && ws->targets) return DP_OK;
 oom:
     dp_workspace_free(ws);
     return dp_fail(err, DP_EINTERNAL, "out of memory for a %zu-row workspace", max_rows);
+}
+
+dp_status dp_workspace_init(dp_workspace *ws, const dp_spec *spec, size_t max_rows, dp_error *err)
+{
+    return workspace_alloc(ws, spec, max_rows, 1, err);
+}
+
+dp_status dp_workspace_init_forward(dp_workspace *ws, const dp_spec *spec, size_t max_rows,
+                                    dp_error *err)
+{
+    return workspace_alloc(ws, spec, max_rows, 0, err);
+}
+
+size_t dp_workspace_forward_row_bytes(const dp_spec *spec)
+{
+    size_t floats = (size_t)spec->sizes[spec->n_sizes - 1]; /* targets */
+    for (int l = 0; l < spec->n_sizes; l++) floats += (size_t)spec->sizes[l];
+    return floats * sizeof(float) + sizeof(int32_t);
 }
 
 void dp_workspace_free(dp_workspace *ws)

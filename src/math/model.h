@@ -44,6 +44,12 @@ typedef struct dp_workspace {
 } dp_workspace;
 
 dp_status dp_workspace_init(dp_workspace *ws, const dp_spec *spec, size_t max_rows, dp_error *err);
+/* Forward-only scratch (evaluation, prediction): no backprop buffers, grad_a/grad_b NULL;
+ * dp_model_backward must not be called on it. row_bytes: what one row of it costs, so callers
+ * can cap max_rows by memory. */
+dp_status dp_workspace_init_forward(dp_workspace *ws, const dp_spec *spec, size_t max_rows,
+                                    dp_error *err);
+size_t dp_workspace_forward_row_bytes(const dp_spec *spec);
 void dp_workspace_free(dp_workspace *ws);
 
 /* Forward over ws->act[0] (m rows): fills act[1..L]; the last holds the output activation

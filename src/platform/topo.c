@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <hwloc.h>
 #include <limits.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -235,6 +236,28 @@ out:
 
 /* Allowed set: hwloc's allowed cpuset (cgroup cpuset, Slurm) and, on the real machine, the
  * process binding too (taskset, mpirun --bind-to): we must not place workers elsewhere. */
+/* With OMP_PROC_BIND set, the OpenMP runtime binds the initial thread to its first place
+ * before main, so that thread's binding (all hwloc reads for a one-thread process) is no
+ * longer the process's: the places together are what the process was given. Fills set and
+ * returns 1 when that is the case. */
+static int openmp_places(hwloc_bitmap_t set)
+{
+    if (omp_get_proc_bind() == omp_proc_bind_false) return 0;
+    int n = omp_get_num_places();
+    if (n <= 0) return 0;
+    hwloc_bitmap_zero(set);
+    for (int p = 0; p < n; p++) {
+        int k = omp_get_place_num_procs(p);
+        int *ids = k > 0 ? malloc((size_t)k * sizeof *ids) : NULL;
+        if (!ids) continue;
+        omp_get_place_proc_ids(p, ids);
+        for (int i = 0; i < k; i++)
+            if (ids[i] >= 0) hwloc_bitmap_set(set, (unsigned)ids[i]);
+        free(ids);
+    }
+    return !hwloc_bitmap_iszero(set);
+}
+
 static dp_status finish_open(dp_topo *t, dp_error *err)
 {
     t->thissystem = hwloc_topology_is_thissystem(t->topo);
@@ -244,8 +267,9 @@ static dp_status finish_open(dp_topo *t, dp_error *err)
     if (t->thissystem) {
         hwloc_bitmap_t bound = hwloc_bitmap_alloc();
         if (!bound) return dp_fail(err, DP_EINTERNAL, "out of memory reading the process binding");
-        if (hwloc_get_cpubind(t->topo, bound, HWLOC_CPUBIND_PROCESS) == 0 &&
-            hwloc_bitmap_intersects(bound, t->allowed)) {
+        int got = openmp_places(bound) ||
+                  hwloc_get_cpubind(t->topo, bound, HWLOC_CPUBIND_PROCESS) == 0;
+        if (got && hwloc_bitmap_intersects(bound, t->allowed)) {
             if (!hwloc_bitmap_isincluded(t->allowed, bound)) {
                 hwloc_bitmap_and(t->allowed, t->allowed, bound);
                 snprintf(t->allowed_how, sizeof t->allowed_how,
@@ -557,6 +581,31 @@ dp_status dp_topo_bind_self(const dp_topo *t, const dp_plan *plan, int worker, d
                        worker, pu, msg);
     }
     return DP_OK;
+}
+
+dp_status dp_topo_unbind_self(const dp_topo *t, dp_error *err)
+{
+    if (!t || !t->thissystem) return DP_OK;
+    if (hwloc_set_cpubind(t->topo, t->allowed, HWLOC_CPUBIND_THREAD) != 0) {
+        char buf[128];
+        const char *msg = strerror_r(errno, buf, sizeof buf);
+        return dp_fail(err, DP_EINTERNAL, "widening a worker to the allowed PUs refused: %s",
+                       msg);
+    }
+    return DP_OK;
+}
+
+void dp_topo_self_cpus(const dp_topo *t, char *buf, size_t len)
+{
+    if (!buf || len == 0) return;
+    snprintf(buf, len, "?");
+    if (!t || !t->thissystem) return;
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    if (set && hwloc_get_cpubind(t->topo, set, HWLOC_CPUBIND_THREAD) == 0) {
+        int r = hwloc_bitmap_list_snprintf(buf, len, set);
+        if (r >= (int)len && len >= 4) memcpy(buf + len - 4, "...", 4);
+    }
+    hwloc_bitmap_free(set);
 }
 
 struct dp_binding {

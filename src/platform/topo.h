@@ -59,6 +59,14 @@ void dp_plan_free(dp_plan *plan);
  * message the caller prints as a warning before running unbound. No-op for policy none. */
 dp_status dp_topo_bind_self(const dp_topo *t, const dp_plan *plan, int worker, dp_error *err);
 
+/* Widens the calling thread to every allowed PU: what an unbound worker must do, since
+ * threads inherit their creator's binding (e.g. the one OpenMP gives the initial thread
+ * under OMP_PROC_BIND). No-op where the topology is not this system. */
+dp_status dp_topo_unbind_self(const dp_topo *t, dp_error *err);
+/* The PUs the calling thread may run on, read back from the system, as a list ("0-3,8");
+ * "?" where unknown. */
+void dp_topo_self_cpus(const dp_topo *t, char *buf, size_t len);
+
 /* The calling thread's binding, saved before it serves as worker 0 and put back afterwards, so
  * a library caller's thread is not left pinned to one PU. restore frees the saved state;
  * both are no-ops (NULL) where the topology is not this system. */

@@ -4,8 +4,10 @@
  * bit; one full-batch SGD step equals the hand-averaged gradient; learning happens. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "data.h"
 #include "err.h"
@@ -271,7 +273,7 @@ START_TEST(test_non_finite_loss_stops)
 {
     dp_spec spec = small_spec(DP_LOSS_MSE, DP_ACT_RELU);
     dp_dataset *d = make_data(&spec, 64, 4);
-    for (size_t i = 0; i < 64 * 6; i++) d->x_f32[i] *= 1e18f;
+    for (size_t i = 0; i < 64 * 6; i++) d->x_f32[i] *= 1e38f; /* the first forward overflows: a non-finite loss */
     dp_train_config cfg = base_config(2, 16, 3);
     cfg.optim = DP_OPT_SGD;
     cfg.lr = 1e6f;
@@ -281,6 +283,162 @@ START_TEST(test_non_finite_loss_stops)
     ck_assert_int_eq(st, DP_EINTERNAL);
     ck_assert_msg(strstr(e.msg, "non-finite loss at epoch 1") && strstr(e.msg, "--lr"), "%s",
                   e.msg);
+    dp_model_free(m);
+    dp_data_free(d);
+}
+END_TEST
+
+
+typedef struct ckpt_log {
+    int calls, non_finite;
+    uint64_t fingerprint;
+} ckpt_log;
+
+static dp_status record_checkpoint(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
+                                   const dp_train_state *st, dp_error *err)
+{
+    (void)spec, (void)cfg, (void)err;
+    ckpt_log *l = ctx;
+    l->calls++;
+    l->fingerprint = st->data_fingerprint;
+    for (size_t i = 0; i < st->n_params; i++)
+        if (!isfinite(st->params[i])) l->non_finite++;
+    return DP_OK;
+}
+
+START_TEST(test_non_finite_update_keeps_the_last_finite_weights)
+{
+    /* SGD with lr = weight decay = 1e10 multiplies every weight by about -1e20 per step: the
+     * first step gives ~1e19 (finite, and a finite loss), the second overflows. The run must
+     * stop at step 2, keep the weights of step 1 to the bit, and checkpoint nothing. */
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_TANH);
+    dp_dataset *d = make_data(&spec, 64, 4);
+    for (int T = 1; T <= 3; T += 2) {
+        dp_train_config cfg = base_config(T, 16, 3);
+        cfg.optim = DP_OPT_SGD;
+        cfg.lr = 1e10f;
+        cfg.weight_decay = 1e10f;
+        cfg.max_steps = 1;
+        size_t n;
+        float *one_step = train_params(&spec, d, &cfg, &n);
+        cfg.max_steps = 0;
+        ckpt_log log = {0};
+        dp_train_hooks hooks = {.checkpoint = record_checkpoint, .ctx = &log,
+                                .checkpoint_every = 1};
+        dp_error e;
+        dp_model *m = dp_model_create(&spec, cfg.seed, &e);
+        dp_status st = dp_train(m, d, NULL, &cfg, &hooks, &e);
+        ck_assert_int_eq(st, DP_EINTERNAL);
+        ck_assert_msg(strstr(e.msg, "epoch 1 step 2: the update made") &&
+                          strstr(e.msg, "parameters non-finite") && strstr(e.msg, "--lr"),
+                      "%s", e.msg);
+        ck_assert_msg(memcmp(dp_model_params(m), one_step, n * sizeof(float)) == 0,
+                      "T=%d: the model is not the one of the last finite step", T);
+        ck_assert_int_eq(log.calls, 0);
+        dp_model_free(m);
+        free(one_step);
+    }
+    dp_data_free(d);
+}
+END_TEST
+
+
+/* Keeps a deep copy of the last checkpointed state. */
+static dp_status copy_checkpoint(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
+                                 const dp_train_state *st, dp_error *err)
+{
+    (void)spec, (void)cfg, (void)err;
+    dp_train_state *keep = ctx;
+    dp_train_state_free(keep);
+    *keep = *st;
+    size_t bytes = st->n_params * sizeof(float);
+    keep->params = memcpy(dp_alloc(bytes), st->params, bytes);
+    keep->m1 = st->m1 ? memcpy(dp_alloc(bytes), st->m1, bytes) : NULL;
+    keep->m2 = st->m2 ? memcpy(dp_alloc(bytes), st->m2, bytes) : NULL;
+    keep->perm = memcpy(dp_alloc(st->n_train * 4), st->perm, st->n_train * 4);
+    return DP_OK;
+}
+
+START_TEST(test_resume_refuses_other_data)
+{
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 40, 6), *other = make_data(&spec, 40, 7);
+    dp_train_config cfg = base_config(2, 8, 1);
+    dp_train_state state;
+    memset(&state, 0, sizeof state);
+    dp_train_hooks hooks = {.checkpoint = copy_checkpoint, .ctx = &state, .checkpoint_every = 1};
+    dp_error e;
+    dp_model *m = dp_model_create(&spec, cfg.seed, &e);
+    ck_assert_int_eq(dp_train(m, d, NULL, &cfg, &hooks, &e), DP_OK);
+    uint64_t fp = dp_data_fingerprint(d), fp_other = dp_data_fingerprint(other);
+    ck_assert(fp != fp_other);
+    ck_assert_msg(state.data_fingerprint == fp, "checkpoint fingerprint %llx, data %llx",
+                  (unsigned long long)state.data_fingerprint, (unsigned long long)fp);
+
+    cfg.epochs = 2;
+    dp_status st = dp_train_resume(m, other, NULL, &cfg, NULL, &state, &e);
+    ck_assert_int_eq(st, DP_EUSAGE);
+    char a[32], b[32];
+    snprintf(a, sizeof a, "%016llx", (unsigned long long)fp);
+    snprintf(b, sizeof b, "%016llx", (unsigned long long)fp_other);
+    ck_assert_msg(strstr(e.msg, a) && strstr(e.msg, b) && strstr(e.msg, "--resume-any-data"),
+                  "%s", e.msg);
+    ck_assert_int_eq(dp_train_resume(m, d, NULL, &cfg, NULL, &state, &e), DP_OK);
+    cfg.resume_any_data = 1;
+    ck_assert_int_eq(dp_train_resume(m, other, NULL, &cfg, NULL, &state, &e), DP_OK);
+    /* A checkpoint that recorded no fingerprint (older files) resumes on any data. */
+    cfg.resume_any_data = 0;
+    state.data_fingerprint = 0;
+    ck_assert_int_eq(dp_train_resume(m, other, NULL, &cfg, NULL, &state, &e), DP_OK);
+    dp_train_state_free(&state);
+    dp_model_free(m);
+    dp_data_free(d);
+    dp_data_free(other);
+}
+END_TEST
+
+
+typedef struct slow_hook {
+    int calls, finished, fail_first;
+    int last_epoch;
+} slow_hook;
+
+/* A slow checkpoint hook (the write goes on while the team trains), failing on request. */
+static dp_status slow_checkpoint(void *ctx, const dp_spec *spec, const dp_train_config *cfg,
+                                 const dp_train_state *st, dp_error *err)
+{
+    (void)spec, (void)cfg;
+    slow_hook *h = ctx;
+    h->calls++;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    if (h->fail_first) return dp_fail(err, DP_EIO, "ckpt.tmp: No space left on device");
+    h->last_epoch = st->epoch;
+    h->finished++;
+    return DP_OK;
+}
+
+START_TEST(test_background_checkpoints)
+{
+    /* Every checkpoint, the last one included, has been written when dp_train returns; a
+     * failed write stops the run with its error soon after (not five epochs later). */
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 60, 3);
+    dp_train_config cfg = base_config(2, 10, 5);
+    slow_hook h = {0};
+    dp_train_hooks hooks = {.checkpoint = slow_checkpoint, .ctx = &h, .checkpoint_every = 1};
+    dp_error e;
+    dp_model *m = dp_model_create(&spec, cfg.seed, &e);
+    ck_assert_int_eq(dp_train(m, d, NULL, &cfg, &hooks, &e), DP_OK);
+    ck_assert_int_eq(h.calls, 5);
+    ck_assert_int_eq(h.finished, 5);
+    ck_assert_int_eq(h.last_epoch, 5);
+
+    memset(&h, 0, sizeof h);
+    h.fail_first = 1;
+    ck_assert_int_eq(dp_train(m, d, NULL, &cfg, &hooks, &e), DP_EIO);
+    ck_assert_msg(strstr(e.msg, "No space left"), "%s", e.msg);
+    ck_assert_msg(h.calls <= 2, "%d checkpoint calls after the first failed", h.calls);
     dp_model_free(m);
     dp_data_free(d);
 }
@@ -298,6 +456,9 @@ int main(void)
     tcase_add_test(tc, test_learns_and_reports);
     tcase_add_test(tc, test_deterministic_same_bytes_for_every_thread_count);
     tcase_add_test(tc, test_non_finite_loss_stops);
+    tcase_add_test(tc, test_non_finite_update_keeps_the_last_finite_weights);
+    tcase_add_test(tc, test_resume_refuses_other_data);
+    tcase_add_test(tc, test_background_checkpoints);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,74 @@
+/* Evaluate room: evaluation workspaces hold the forward pass only and are capped by memory,
+ * so a wide model costs tens of MB per worker, not GB (before: 256 rows with the backprop
+ * buffers, 3 GiB per worker for a [1,1048576,2] model); results do not depend on the cap or
+ * the thread count. */
+#include <check.h>
+#include <math.h>
+#include <sys/resource.h>
+
+#include "data.h"
+#include "err.h"
+#include "model.h"
+
+static long peak_rss_mib(void)
+{
+    struct rusage ru;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_maxrss / 1024; /* Linux: KiB */
+}
+
+START_TEST(test_wide_model_evaluates_in_bounded_memory)
+{
+    dp_spec spec = {.n_sizes = 3, .sizes = {1, 1048576, 2}, .hidden = DP_ACT_RELU,
+                    .loss = DP_LOSS_XENT};
+    dp_error e;
+    dp_model *m = dp_model_create(&spec, 3, &e);
+    ck_assert_ptr_nonnull(m);
+    dp_dataset *d = NULL;
+    ck_assert_int_eq(dp_data_synthetic(&spec, 40, 5, &d, &e), DP_OK);
+    long before = peak_rss_mib();
+    dp_metrics four, one;
+    ck_assert_int_eq(dp_evaluate(m, d, 4, &four, &e), DP_OK);
+    long after = peak_rss_mib();
+    /* 4 workers x <= 64 MiB of activations, the 12 MiB model and the test's own data. */
+    ck_assert_msg(after < 400, "peak RSS %ld MiB (before evaluation: %ld MiB)", after, before);
+    ck_assert_int_eq(dp_evaluate(m, d, 1, &one, &e), DP_OK);
+    ck_assert_uint_eq(four.samples, 40);
+    ck_assert_msg(fabs(four.loss - one.loss) <= 1e-6 * fabs(one.loss), "%g vs %g", four.loss,
+                  one.loss);
+    ck_assert_double_eq(four.accuracy, one.accuracy);
+    dp_data_free(d);
+    dp_model_free(m);
+}
+END_TEST
+
+START_TEST(test_forward_workspace_has_no_backprop_buffers)
+{
+    dp_spec spec = {.n_sizes = 3, .sizes = {5, 7, 3}, .hidden = DP_ACT_TANH,
+                    .loss = DP_LOSS_XENT};
+    dp_workspace ws;
+    dp_error e;
+    ck_assert_int_eq(dp_workspace_init_forward(&ws, &spec, 10, &e), DP_OK);
+    ck_assert_ptr_null(ws.grad_a);
+    ck_assert_ptr_null(ws.grad_b);
+    for (int l = 0; l < 3; l++) ck_assert_ptr_nonnull(ws.act[l]);
+    ck_assert_ptr_nonnull(ws.labels);
+    dp_workspace_free(&ws);
+    ck_assert_uint_eq(dp_workspace_forward_row_bytes(&spec), (5 + 7 + 3 + 3) * 4 + 4);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("evaluate");
+    TCase *tc = tcase_create("evaluate");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_forward_workspace_has_no_backprop_buffers);
+    tcase_add_test(tc, test_wide_model_evaluates_in_bounded_memory);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
