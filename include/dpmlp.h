@@ -208,6 +208,14 @@ dp_status dp_checkpoint_save(const char *path, const dp_spec *spec, const dp_tra
                              const dp_train_state *state, dp_error *err);
 dp_status dp_checkpoint_load(const char *path, dp_spec *spec, dp_train_config *cfg,
                              dp_train_state *state, dp_error *err);
+/* Atomic writes (models, checkpoints) go through PATH.tmp.<pid>.<6 random>. Removes such
+ * temp files beside path whose writing process is gone (a kill -9 leaves them), never another
+ * name nor a live writer's; calls on_removed (may be NULL) for each and returns how many. */
+int dp_remove_stale_temps(const char *path, void (*on_removed)(void *ctx, const char *temp),
+                          void *ctx);
+/* Async-signal-safe: unlinks the temp files of the atomic writes in flight, so a signal
+ * handler that ends the process at once (a second SIGTERM) leaves no PATH.tmp.* behind. */
+void dp_abort_writes(void);
 dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_metrics *out,
                       dp_error *err);
 /* out: n × outputs, the output layer's activations (probabilities or values). */
