@@ -117,7 +117,9 @@ dp_model *dp_model_load(const char *path, dp_error *err);
 /* Datasets. MNIST layout: dir holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
 dp_status dp_data_load_mnist(const char *dir, int test_split, dp_dataset **out, dp_error *err);
 /* CSV: n_targets == 0 → last column is an integer class; K > 0 → last K columns are targets;
- * n_targets < 0 → features only (prediction input): labels all 0, max_label -1. */
+ * n_targets < 0 → features only (prediction input): labels all 0, max_label -1; with
+ * n_targets = -1 - K a row may also hold K more columns (labels/targets), ignored whatever they
+ * hold. A skipped header row is said in dp_data_note. */
 dp_status dp_data_load_csv(const char *path, int n_in, int n_targets, dp_dataset **out, dp_error *err);
 /* n seeded random samples shaped by spec (for `--data synthetic:N`): features ~ N(0,1);
  * classes (classification) or targets (regression) from a fixed random teacher network so
