@@ -26,6 +26,7 @@
 #include "ckpt.h"
 #include "data.h"
 #include "err.h"
+#include "io/craft.h"
 
 static char tdir[256];
 
@@ -66,53 +67,13 @@ static const char *tpath(char *buf, const char *name)
     return buf;
 }
 
-/* ---- the small writer: valid files, then fields patched and the CRC made right again ---- */
-
-static void put_u32(unsigned char *b, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) b[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)v);
-    put_u32(b + 4, (uint32_t)(v >> 32));
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len ? *len : 1);
-    ck_assert_uint_eq(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 /* Writes b with its last four bytes set to the CRC-32 of the rest, as a real writer would. */
 static void write_with_crc(const char *path, unsigned char *b, size_t len)
 {
-    put_u32(b + len - 4, (uint32_t)crc32(0L, b, (uInt)(len - 4)));
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(b, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
+    fix_crc(b, len);
+    write_all(path, b, len);
 }
 
-/* 3 -> 4 -> 2: weights 12 + 8, then biases 4 + 2: 26 parameters. */
-static dp_spec small_spec(void)
-{
-    dp_spec s;
-    memset(&s, 0, sizeof s);
-    s.n_sizes = 3;
-    s.sizes[0] = 3, s.sizes[1] = 4, s.sizes[2] = 2;
-    s.hidden = DP_ACT_TANH;
-    s.loss = DP_LOSS_XENT;
-    return s;
-}
 #define NP 26u
 #define NTRAIN 10u
 #define HEAD (20u + 4u * 3u + 8u) /* prologue with 3 sizes */

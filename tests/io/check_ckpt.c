@@ -23,6 +23,7 @@
 
 #include "ckpt.h"
 #include "err.h"
+#include "io/craft.h"
 
 static char tdir[256];
 static char mpath[512];
@@ -52,19 +53,7 @@ static void teardown(void)
     rmdir(tdir);
 }
 
-/* 3 → 4 → 2: 3*4+4 + 4*2+2 = 26 parameters. */
-static dp_spec small_spec(void)
-{
-    dp_spec s;
-    memset(&s, 0, sizeof s);
-    s.n_sizes = 3;
-    s.sizes[0] = 3;
-    s.sizes[1] = 4;
-    s.sizes[2] = 2;
-    s.hidden = DP_ACT_TANH;
-    s.loss = DP_LOSS_XENT;
-    return s;
-}
+/* small_spec (craft.h): 3 → 4 → 2: 3*4+4 + 4*2+2 = 26 parameters. */
 #define SMALL_N 26u
 
 /* Values whose bits a careless writer would lose: signed zero, subnormals, infinities, NaN
@@ -88,45 +77,6 @@ static void fill_params(float *p, size_t n, uint32_t seed)
         }
         memcpy(&p[i], &u, 4);
     }
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
-    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void write_all(const char *path, const unsigned char *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    if (n) ck_assert_uint_eq(fwrite(b, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void put_u32(unsigned char *b, uint32_t v)
-{
-    b[0] = (unsigned char)v, b[1] = (unsigned char)(v >> 8);
-    b[2] = (unsigned char)(v >> 16), b[3] = (unsigned char)(v >> 24);
-}
-
-static uint32_t get_u32(const unsigned char *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-/* Recompute the trailing CRC, so a test reaches the field check instead of the checksum. */
-static void fix_crc(unsigned char *b, size_t n)
-{
-    put_u32(b + n - 4, (uint32_t)crc32(0L, b, (uInt)(n - 4)));
 }
 
 static void save_small(const char *path, float *params)
@@ -731,12 +681,6 @@ static void expect_ckpt_edata(const char *path, const char *word, const char *ct
     if (word)
         ck_assert_msg(strstr(e.msg, word) != NULL, "%s: message lacks '%s': %s", ctx, word,
                       e.msg);
-}
-
-static void put_u64(unsigned char *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)v);
-    put_u32(b + 4, (uint32_t)(v >> 32));
 }
 
 /* Byte offsets in a checkpoint of the small spec (3 sizes), per the layout in ckpt.h. */
