@@ -11,16 +11,18 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 
 #define TEMP_MARK ".tmp."
-#define TEMP_RANDOM 6 /* mkstemp's XXXXXX */
+#define TEMP_RANDOM 6 /* letters and digits, as mkstemp would */
 
 /* ---- fault injection ----
  * With DPMLP_FAULT_WRITE=N in the environment, the N-th dp_atomic_write call fails with EIO
@@ -130,6 +132,36 @@ static int fsync_dir_of(const char *path)
     return rc;
 }
 
+/* Creates path.tmp.<pid>.<6 random> exclusively, registered BEFORE it exists, so there is no
+ * moment at which a signal handler could miss it (unlinking a name not yet created is
+ * harmless). Returns the fd, or -1 with errno set; *slot is the registry slot. */
+static int create_temp(const char *path, char *tmp, size_t cap, int *slot)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static unsigned long counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec ^
+                 (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)tmp;
+    for (int tries = 0; tries < 100; tries++) {
+        x ^= (uint64_t)__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) * 0xbf58476d1ce4e5b9ull;
+        x ^= x >> 31, x *= 0x94d049bb133111ebull, x ^= x >> 29;
+        char rnd[TEMP_RANDOM + 1];
+        for (int i = 0; i < TEMP_RANDOM; i++) rnd[i] = abc[(x >> (6 * i)) % (sizeof abc - 1)];
+        rnd[TEMP_RANDOM] = '\0';
+        snprintf(tmp, cap, "%s" TEMP_MARK "%ld.%s", path, (long)getpid(), rnd);
+        *slot = reg_add(tmp);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) return fd;
+        int e = errno;
+        reg_drop(*slot);
+        *slot = -1;
+        errno = e;
+        if (e != EEXIST) return -1;
+    }
+    return -1;
+}
+
 /* Body, flush, fault hook, fsync, close: 0, or -1 with *what and *saved (errno) set. */
 static int write_temp(FILE *f, int (*write_body)(FILE *f, void *ctx), void *ctx,
                       const char **what, int *saved)
@@ -163,19 +195,17 @@ dp_status dp_atomic_write(const char *path, int (*write_body)(FILE *f, void *ctx
     size_t cap = strlen(path) + sizeof TEMP_MARK + 24 + TEMP_RANDOM;
     char *tmp = malloc(cap);
     if (!tmp) return dp_fail(err, DP_EIO, "%s: cannot write: out of memory", path);
-    snprintf(tmp, cap, "%s" TEMP_MARK "%ld.XXXXXX", path, (long)getpid());
 
     const char *what = "cannot create temp file";
     int saved = 0, slot = -1;
     FILE *f = NULL;
-    int fd = mkstemp(tmp);
+    int fd = create_temp(path, tmp, cap, &slot);
     if (fd < 0) {
         saved = errno;
         free(tmp);
         return dp_fail(err, DP_EIO, "%s: %s: %s", path, what, strerror(saved));
     }
-    slot = reg_add(tmp);
-    /* mkstemp makes 0600; a model file is ordinary data, so keep an existing file's mode
+    /* The temp file is 0600; a model file is ordinary data, so keep an existing file's mode
      * or use rw-r--r--. */
     struct stat st;
     mode_t mode = (stat(path, &st) == 0 && S_ISREG(st.st_mode)) ? (st.st_mode & 07777) : 0644;
@@ -218,7 +248,7 @@ fail:
 
 /* ---- stale temp files ---- */
 
-/* The writer's pid if name is exactly base.tmp.<pid>.<6 of mkstemp's letters>, else 0. */
+/* The writer's pid if name is exactly base.tmp.<pid>.<6 letters or digits>, else 0. */
 static long temp_writer(const char *name, const char *base)
 {
     size_t bl = strlen(base), ml = strlen(TEMP_MARK);

@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -618,6 +619,47 @@ START_TEST(abort_writes_unlinks_temp_in_flight)
 }
 END_TEST
 
+static void on_term(int sig)
+{
+    dp_abort_writes();
+    _exit(128 + sig);
+}
+
+/* A second SIGTERM during a long final save: the handler that ends the process at once
+ * unlinks the temp file in flight, wherever the signal lands (before the temp file exists,
+ * while it is written, after its rename). */
+START_TEST(signal_during_save_leaves_no_temp)
+{
+    dp_spec s = small_spec();
+    s.sizes[0] = 784, s.sizes[1] = 512, s.sizes[2] = 10; /* 1.6 MB per save */
+    const size_t n = 784 * 512 + 512 * 10 + 512 + 10;
+    float *w = calloc(n, sizeof *w);
+    char p[512];
+    tpath(p, "final.model");
+    int mid = 0;
+    for (int k = 0; k < 12; k++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            signal(SIGTERM, on_term);
+            dp_error e;
+            for (;;) dp_model_file_save(p, &s, w, n, &e);
+        }
+        struct timespec ts = {0, 1000000L * (2 + 3 * k)};
+        nanosleep(&ts, NULL);
+        ck_assert_int_eq(kill(pid, SIGTERM), 0);
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM);
+        mid += access(p, F_OK) == 0;
+        ck_assert_msg(count_temps("final.model.tmp.") == 0, "kill %d left a temp file", k);
+    }
+    ck_assert_int_gt(mid, 0);
+    free(w);
+}
+END_TEST
+
 static Suite *bad_files_suite(void)
 {
     Suite *s = suite_create("bad_files");
@@ -636,6 +678,7 @@ static Suite *bad_files_suite(void)
     tcase_add_test(t, idx_bad_label_names_labels_file);
     tcase_add_test(t, stale_temps_only_of_dead_writers);
     tcase_add_test(t, abort_writes_unlinks_temp_in_flight);
+    tcase_add_test(t, signal_during_save_leaves_no_temp);
     suite_add_tcase(s, t);
     return s;
 }
