@@ -117,7 +117,9 @@ dp_model *dp_model_load(const char *path, dp_error *err);
 /* Datasets. MNIST layout: dir holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
 dp_status dp_data_load_mnist(const char *dir, int test_split, dp_dataset **out, dp_error *err);
 /* CSV: n_targets == 0 → last column is an integer class; K > 0 → last K columns are targets;
- * n_targets < 0 → features only (prediction input): labels all 0, max_label -1. */
+ * n_targets < 0 → features only (prediction input): labels all 0, max_label -1; with
+ * n_targets = -1 - K a row may also hold K more columns (labels/targets), ignored whatever they
+ * hold. A skipped header row is said in dp_data_note. */
 dp_status dp_data_load_csv(const char *path, int n_in, int n_targets, dp_dataset **out, dp_error *err);
 /* n seeded random samples shaped by spec (for `--data synthetic:N`): features ~ N(0,1);
  * classes (classification) or targets (regression) from a fixed random teacher network so
@@ -209,6 +211,14 @@ dp_status dp_checkpoint_save(const char *path, const dp_spec *spec, const dp_tra
                              const dp_train_state *state, dp_error *err);
 dp_status dp_checkpoint_load(const char *path, dp_spec *spec, dp_train_config *cfg,
                              dp_train_state *state, dp_error *err);
+/* Atomic writes (models, checkpoints) go through PATH.tmp.<pid>.<6 random>. Removes such
+ * temp files beside path whose writing process is gone (a kill -9 leaves them), never another
+ * name nor a live writer's; calls on_removed (may be NULL) for each and returns how many. */
+int dp_remove_stale_temps(const char *path, void (*on_removed)(void *ctx, const char *temp),
+                          void *ctx);
+/* Async-signal-safe: unlinks the temp files of the atomic writes in flight, so a signal
+ * handler that ends the process at once (a second SIGTERM) leaves no PATH.tmp.* behind. */
+void dp_abort_writes(void);
 dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_metrics *out,
                       dp_error *err);
 /* out: n × outputs, the output layer's activations (probabilities or values). */

@@ -70,6 +70,8 @@ csv header 2 0 'x1,x2,label\n0.5,1,0\n-2,3e-2,1\n7,8,2\n'
 csv crlf 2 0 '1,2,3\r\n4,5,6\r\n'
 csv regress 2 2 '1,2,0.5,-0.5\n3,4,1e3,2\n'
 csv features 3 -1 '1,2,3\n4,5,6\n'
+# byte 1 = 6: features only, one trailing label column ignored (predict --input with labels).
+{ b 1 6; printf '1,2,-1\n3,4,x\n5,6\n'; } > "$CORPUS/csv/seed-ignore-label"
 csv bom 1 0 '\xef\xbb\xbfa,b\n1,2\n\n \n'
 csv spaces 3 1 ' 1 ,\t2, 3 ,4.25\n-0,+5,6e-3,-7\n'
 csv floats 2 4 '1.5e-10,2.25,1,2,3,4\n-3.4e38,3.4e38,0,0,0,0\n'
@@ -94,6 +96,24 @@ mk sgd --layers 4,3,2 --optim sgd
 mk adam --layers 4,3,2 --optim adam
 mk momentum --layers 3,2,1 --loss mse --optim momentum --act tanh
 mk deep --layers 2,3,3,2 --loss bce --act sigmoid --batch 7
+# A version 1 checkpoint (no fingerprint, no deterministic) and version 2 ones whose counters
+# sit at the edges of what a load accepts, so mutations start next to the boundaries. Flags
+# byte 1: the harness fixes the CRC.
+python3 - "$TMP/adam.ckpt" "$CORPUS/ckpt" <<'PY'
+import struct, sys
+src, out = sys.argv[1:3]
+b = open(src, "rb").read()
+ns = struct.unpack_from("<I", b, 16)[0]
+st = 20 + 4 * ns + 8 + 52
+v1 = bytearray(b[:st + 64] + b[st + 76:])
+struct.pack_into("<I", v1, 8, 1)
+open(f"{out}/seed-adam-v1-ckpt-crc", "wb").write(b"\x01" + bytes(v1))
+for name, off, fmt, v in (("epoch-max", st, "<I", 10**9), ("gstep-max", st + 12, "<Q", 1 << 53),
+                          ("epoch-over", st, "<I", 2**31 - 1), ("nan-loss", st + 28, "<Q", 0x7ff8 << 48)):
+    c = bytearray(b)
+    struct.pack_into(fmt, c, off, v)
+    open(f"{out}/seed-adam-{name}-ckpt-crc", "wb").write(b"\x01" + bytes(c))
+PY
 
 # ---- flag lines: mode byte (0 train, 1 eval, 2 predict, 3 topo), NUL-separated argv ----
 flags() { local name=$1 mode=$2; shift 2; { b "$mode"; printf '%s\0' "$@"; } > "$CORPUS/flags/seed-$name"; }

@@ -1,6 +1,7 @@
-/* Model files and checkpoints (ckpt.c, ckpt_state.c; shared helpers in ckpt_io.h): versioned little-endian format with a CRC-32 (zlib),
- * atomic writes (temp file in the same directory, fsync, rename, fsync of the directory),
- * and loads that validate every field before trusting or allocating from it.
+/* Model files (model_file.c) and checkpoints (ckpt_file.c), written through atomic_write.c
+ * (shared helpers in fileio.h, byte codecs in bytes.h): versioned little-endian formats with a
+ * CRC-32 (zlib), atomic writes (temp file in the same directory, fsync, rename, fsync of the
+ * directory), and loads that validate every field before trusting or allocating from it.
  *
  * Model file layout (all integers little-endian):
  *   magic "DPMLPMDL" (8 bytes) | u32 format version | u32 endianness marker 0x01020304
@@ -30,16 +31,21 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
  *   u32 batch, u64 seed, u32 threads, u32 reduce
  * | state: u32 epoch, u64 next_step, u64 global_step, u64 n_train, f64 epoch_loss,
  *   u64 epoch_samples, u64 epoch_steps, u64 n_params, u32 n_moments
+ *   (version 2 on:) u64 data_fingerprint, u32 deterministic
  * | f32 params[n_params] | f32 m1[n_params] if n_moments >= 1 | f32 m2[...] if n_moments == 2
- * | u32 perm[n_train] | u32 crc32 of every byte before it */
-#define DP_CKPT_FORMAT_VERSION 1u
+ * | u32 perm[n_train] | u32 crc32 of every byte before it
+ * The one description of these fields is the table in ckpt_file.c. Version 1 files still load
+ * (data_fingerprint 0 = not recorded, deterministic 0). */
+#define DP_CKPT_FORMAT_VERSION 2u
+#define DP_CKPT_OLDEST_VERSION 1u
 
 /* Refuses (DP_EINTERNAL) a state the loader would reject; DP_EIO when the write fails. */
 dp_status dp_ckpt_save(const char *path, const dp_spec *spec, const dp_train_config *cfg,
                        const dp_train_state *state, dp_error *err);
 /* Validates everything (magic, version, endianness, sizes against the real file size before
  * allocating, enum ranges, n_params against the spec, perm is a permutation, next_step <=
- * ceil(n_train / batch), epochs/batch/threads >= 1, CRC) and fills
+ * ceil(n_train / batch), every counter within what a real run reaches (so resuming cannot
+ * overflow one), finite parameters and moments, CRC) and fills
  * spec, cfg (only the fields stored above; others zero) and state (arrays allocated with
  * dp_alloc; free with dp_train_state_free). DP_EDATA for anything wrong, DP_ENOINPUT when the
  * file cannot be opened. */

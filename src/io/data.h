@@ -18,6 +18,7 @@ struct dp_dataset {
     float *targets;    /* n × n_targets when n_targets > 0 */
     int32_t max_label; /* largest label, -1 when none (checked against the output size) */
     char source[256];  /* file or directory it came from, for messages */
+    char labels_source[256]; /* the labels' file when they come from their own (IDX), else "" */
     char note[320];    /* what the user should hear about how it was read ("" for nothing) */
 };
 

@@ -6,11 +6,13 @@
 #endif
 #include "data.h"
 #include "err.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define IDX_MAGIC_IMAGES 0x00000803u
@@ -49,34 +51,46 @@ static void idx_close(idx_in *in)
     memset(in, 0, sizeof *in);
 }
 
-/* Opens `path` (or `path`.gz when `path` does not exist) and sniffs gzip. */
-static dp_status idx_open(idx_in *in, const char *path, dp_error *err)
+/* Opens `path` (or `path`.gz when `path` does not exist) as a regular file, never blocking on
+ * a FIFO or device; the one descriptor checked is the one read. */
+static dp_status idx_open_file(idx_in *in, const char *path, dp_error *err)
 {
-    memset(in, 0, sizeof *in);
-    struct stat st;
     size_t len = strlen(path);
     if (len + 4 > PATH_CAP) return dp_fail(err, DP_ENOINPUT, "%.200s...: path too long", path);
     memcpy(in->path, path, len + 1);
-    if (stat(in->path, &st) != 0) {
+    int fd = dp_open_regular_fd(in->path, "an IDX file", &in->file_size, err);
+    if (fd < 0 && errno == ENOENT) {
         int e = errno;
         memcpy(in->path + len, ".gz", 4);
-        if (stat(in->path, &st) != 0) {
-            if (e == ENOENT && errno == ENOENT)
-                return dp_fail(err, DP_ENOINPUT, "%s: no such file (also tried %s.gz)", path,
-                               path);
+        dp_error e2;
+        fd = dp_open_regular_fd(in->path, "an IDX file", &in->file_size, &e2);
+        if (fd < 0 && errno == ENOENT && e == ENOENT)
+            return dp_fail(err, DP_ENOINPUT, "%s: no such file (also tried %s.gz)", path, path);
+        if (fd < 0 && errno != 0)
             /* Report the error that is not "missing": it says why an existing file failed. */
             return dp_fail(err, DP_ENOINPUT, "%s: cannot open: %s (also tried %s.gz)", path,
-                           strerror(e != ENOENT ? e : errno), path);
+                           strerror(errno), path);
+        if (fd < 0) { /* path.gz exists but is refused (a directory, a FIFO): say that */
+            if (err) *err = e2;
+            return e2.code;
         }
+    } else if (fd < 0) {
+        return err ? err->code : DP_ENOINPUT;
     }
-    if (S_ISDIR(st.st_mode))
-        return dp_fail(err, DP_ENOINPUT, "%s: is a directory, expected an IDX file", in->path);
-    if (!S_ISREG(st.st_mode))
-        return dp_fail(err, DP_ENOINPUT, "%s: not a regular file", in->path);
-    in->file_size = (uint64_t)st.st_size;
-    in->f = fopen(in->path, "rb");
-    if (!in->f) return dp_fail(err, DP_ENOINPUT, "%s: cannot open: %s", in->path, strerror(errno));
+    in->f = fdopen(fd, "rb");
+    if (!in->f) {
+        close(fd);
+        return dp_fail(err, DP_ENOINPUT, "%s: cannot open: %s", in->path, strerror(errno));
+    }
+    return DP_OK;
+}
 
+/* Opens the file and sniffs gzip (by its first two bytes, not by its name). */
+static dp_status idx_open(idx_in *in, const char *path, dp_error *err)
+{
+    memset(in, 0, sizeof *in);
+    dp_status s = idx_open_file(in, path, err);
+    if (s != DP_OK) return s;
     unsigned char head[2];
     if (in->file_size >= 2 && fread(head, 1, 2, in->f) == 2 && head[0] == 0x1f && head[1] == 0x8b)
         in->gz = 1;
@@ -254,73 +268,82 @@ static dp_status idx_read_header(idx_in *in, int images, idx_header *h, dp_error
     return DP_OK;
 }
 
-/* Reads exactly h->payload bytes into *out (64-byte aligned, owned by the caller).
- * Raw files and gzip files whose trailer agrees with the header get the buffer up front;
- * otherwise (a multi-member gzip, or a header that may lie) the buffer grows only as
- * decompressed data really arrives. */
+static dp_status truncated_payload(const idx_in *in, const idx_header *h, uint64_t got,
+                                   dp_error *err)
+{
+    return dp_fail(err, DP_EDATA,
+                   "%s: truncated: header claims %u samples (%llu bytes of data) but the "
+                   "content ends after %llu bytes",
+                   in->path, h->n, (unsigned long long)h->payload, (unsigned long long)got);
+}
+
+/* Back to the first payload byte of a gzip file: rewind, restart zlib, skip the header. */
+static dp_status idx_gz_rewind(idx_in *in, const idx_header *h, dp_error *err)
+{
+    if (fseeko(in->f, 0, SEEK_SET) != 0)
+        return dp_fail(err, DP_ENOINPUT, "%s: cannot seek: %s", in->path, strerror(errno));
+    if (inflateReset(&in->zs) != Z_OK)
+        return dp_fail(err, DP_EINTERNAL, "%s: zlib reset failed", in->path);
+    in->zs.avail_in = 0;
+    in->consumed = 0;
+    in->member_end = 0;
+    unsigned char skip[16];
+    size_t got;
+    dp_status s = idx_read(in, skip, (size_t)h->header_bytes, &got, err);
+    if (s == DP_OK && got != h->header_bytes)
+        s = dp_fail(err, DP_EDATA, "%s: file changed while it was being read", in->path);
+    return s;
+}
+
+/* A gzip whose trailer disagrees with the header (several members, junk after the stream, or
+ * a lying header): inflate once only counting, so content longer or shorter than the header
+ * claims is refused before anything is allocated by it (a few kilobytes of a bomb cost a
+ * scratch buffer, not gigabytes); then back to the payload for the real read. */
+static dp_status idx_gz_measure(idx_in *in, const idx_header *h, dp_error *err)
+{
+    unsigned char *scratch = malloc(IO_CHUNK);
+    if (!scratch) return dp_fail(err, DP_EINTERNAL, "%s: out of memory", in->path);
+    uint64_t seen = 0;
+    size_t r = 0;
+    dp_status s;
+    do {
+        s = idx_read(in, scratch, IO_CHUNK, &r, err);
+        seen += r;
+    } while (s == DP_OK && r == IO_CHUNK && seen <= h->payload);
+    free(scratch);
+    if (s != DP_OK) return s;
+    if (seen > h->payload)
+        return dp_fail(err, DP_EDATA,
+                       "%s: trailing data: header claims %u samples (%llu bytes of data) but the "
+                       "decompressed content is longer",
+                       in->path, h->n, (unsigned long long)h->payload);
+    if (seen < h->payload) return truncated_payload(in, h, seen, err);
+    return idx_gz_rewind(in, h, err);
+}
+
+/* Reads exactly h->payload bytes into *out (64-byte aligned, owned by the caller), straight
+ * into the one buffer the header sizes (already bounded by the limits and, for gzip, by what
+ * the compressed size can hold), then checks that nothing follows. */
 static dp_status idx_read_payload(idx_in *in, const idx_header *h, uint8_t **out, dp_error *err)
 {
-    const uint64_t total = h->header_bytes + h->payload;
     const size_t need = (size_t)h->payload;
-    size_t got = 0;
-    dp_status s;
     *out = NULL;
-    if (!in->gz || in->isize == (uint32_t)total) {
-        uint8_t *buf = dp_alloc(need);
-        if (!buf)
-            return dp_fail(err, DP_EINTERNAL, "%s: out of memory for %zu bytes", in->path, need);
-        s = idx_read(in, buf, need, &got, err);
-        if (s != DP_OK) {
-            dp_free(buf);
-            return s;
-        }
-        *out = buf;
-    } else {
-        size_t cap = need < ((size_t)1 << 20) ? need : ((size_t)1 << 20);
-        uint8_t *grow = malloc(cap);
-        if (!grow) return dp_fail(err, DP_EINTERNAL, "%s: out of memory", in->path);
-        for (;;) {
-            size_t r;
-            s = idx_read(in, grow + got, cap - got, &r, err);
-            if (s != DP_OK) {
-                free(grow);
-                return s;
-            }
-            got += r;
-            if (got < cap || cap == need) break;
-            size_t ncap = cap * 2 < need ? cap * 2 : need;
-            uint8_t *g = realloc(grow, ncap);
-            if (!g) {
-                free(grow);
-                return dp_fail(err, DP_EINTERNAL, "%s: out of memory", in->path);
-            }
-            grow = g;
-            cap = ncap;
-        }
-        if (got == need) {
-            *out = dp_alloc(need);
-            if (!*out) {
-                free(grow);
-                return dp_fail(err, DP_EINTERNAL, "%s: out of memory", in->path);
-            }
-            memcpy(*out, grow, need);
-        }
-        free(grow);
-    }
-    if (got < need) {
-        dp_free(*out);
-        *out = NULL;
-        return dp_fail(err, DP_EDATA,
-                       "%s: truncated: header claims %u samples (%llu bytes of data) but the "
-                       "content ends after %zu bytes",
-                       in->path, h->n, (unsigned long long)h->payload, got);
-    }
-    s = idx_expect_end(in, h->n, h->payload, err);
+    dp_status s = DP_OK;
+    if (in->gz && in->isize != (uint32_t)(h->header_bytes + h->payload))
+        s = idx_gz_measure(in, h, err);
+    if (s != DP_OK) return s;
+    uint8_t *buf = dp_alloc(need);
+    if (!buf) return dp_fail(err, DP_EINTERNAL, "%s: out of memory for %zu bytes", in->path, need);
+    size_t got = 0;
+    s = idx_read(in, buf, need, &got, err);
+    if (s == DP_OK && got < need) s = truncated_payload(in, h, got, err);
+    if (s == DP_OK) s = idx_expect_end(in, h->n, h->payload, err);
     if (s != DP_OK) {
-        dp_free(*out);
-        *out = NULL;
+        dp_free(buf);
+        return s;
     }
-    return s;
+    *out = buf;
+    return DP_OK;
 }
 
 dp_status dp_idx_load_pair(const char *images_path, const char *labels_path, dp_dataset **out,
@@ -364,6 +387,7 @@ dp_status dp_idx_load_pair(const char *images_path, const char *labels_path, dp_
             if (sl >= sizeof d->source) sl = sizeof d->source - 1;
             memcpy(d->source, im.path, sl);
             d->source[sl] = '\0';
+            snprintf(d->labels_source, sizeof d->labels_source, "%.255s", lb.path);
             pix = NULL;
             *out = d;
         }

@@ -158,7 +158,7 @@ expect "gzip content shorter than claimed"  65 "train-images-idx3-ubyte.gz" trai
 expect "gzip content longer than claimed"   65 "train-images-idx3-ubyte.gz" train --data "$T/gz_long" "${M[@]}"
 expect "garbage after the gzip stream"      65 "train-images-idx3-ubyte.gz" train --data "$T/gz_trailing" "${M[@]}"
 expect "truncated t10k split"               65 "t10k-images-idx3-ubyte.gz" train --data "$T/test_trunc" "${M[@]}"
-expect "labels beyond the output layer"     65 "train-images-idx3-ubyte.gz" \
+expect "labels beyond the output layer"     65 "train-labels-idx1-ubyte.gz" \
     train --data "$T/label_big" --layers 784,16,5 --loss xent --epochs 1 --batch 4 --threads 1 --quiet
 expect "input layer != 784 features"        65 "train-images-idx3-ubyte.gz" \
     train --data "$T/ok_gz" --layers 100,16,10 --loss xent --epochs 1 --batch 4 --threads 1 --quiet

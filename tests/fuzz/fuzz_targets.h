@@ -263,7 +263,8 @@ static inline const char *fz_idx_gz(const char *dir, const uint8_t *data, size_t
 static inline const char *fz_csv(const char *dir, const uint8_t *data, size_t size)
 {
     if (size < 2) return NULL;
-    int n_in = 1 + data[0] % 64, n_targets = data[1] % 6 - 1;
+    /* byte 1: 0..5 → n_targets -1..4; 6, 7 → -2, -3 (features only, 1 or 2 columns ignored). */
+    int n_in = 1 + data[0] % 64, nt = data[1] % 8, n_targets = nt < 6 ? nt - 1 : 4 - nt;
     char path[FZ_PATH];
     if (fz_write(dir, "data.csv", data + 2, size - 2) != 0 || fz_path(path, dir, "data.csv") != 0)
         return NULL;
@@ -281,6 +282,14 @@ static inline const char *fz_csv(const char *dir, const uint8_t *data, size_t si
 
 /* ---- model and checkpoint files ---- */
 
+/* What the loaders promise about stored floats: finite (NaN/inf is bad data, refused). */
+static inline int fz_all_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
 static inline uint64_t fz_param_count(const dp_spec *sp)
 {
     uint64_t n = 0;
@@ -290,7 +299,8 @@ static inline uint64_t fz_param_count(const dp_spec *sp)
 }
 
 /* Input: flags byte (bit 0: overwrite the last 4 bytes with the CRC-32 of the rest, so
- * mutations reach the checks behind the checksum), then the file. Both loaders run on it. */
+ * mutations of field values reach the checks behind the checksum instead of dying on it),
+ * then the file. Both loaders run on it. */
 static inline const char *fz_ckpt(const char *dir, const uint8_t *data, size_t size)
 {
     if (size < 1) return NULL;
@@ -317,6 +327,8 @@ static inline const char *fz_ckpt(const char *dir, const uint8_t *data, size_t s
             bad = fz_bad("loaded model has an invalid spec: %.500s", ve.msg);
         else if (dp_model_n_params(m) != fz_param_count(sp) || !dp_model_params(m))
             bad = fz_bad("loaded model's parameter count does not match its spec");
+        else if (!fz_all_finite(dp_model_params(m), dp_model_n_params(m)))
+            bad = fz_bad("loaded model holds a non-finite weight");
         dp_model_free(m);
     } else {
         bad = fz_check_failure(e.code, &e, DP_EDATA, NULL);
@@ -339,6 +351,15 @@ static inline const char *fz_ckpt(const char *dir, const uint8_t *data, size_t s
                  st.epoch_samples > st.n_train || cfg.batch < 1 || cfg.epochs < 1 ||
                  cfg.threads < 1 || (unsigned)cfg.reduce > DP_REDUCE_TREE)
             bad = fz_bad("checkpoint state out of range");
+        /* Resume adds one to these: they must stay far from their types' ends. */
+        else if (st.epoch > 1000000000 || cfg.epochs > 1000000000 ||
+                 st.global_step > (1L << 53) || st.epoch_steps > (1L << 53) ||
+                 (unsigned)cfg.deterministic > 1 || !isfinite(st.epoch_loss))
+            bad = fz_bad("checkpoint counter out of the resumable range");
+        else if (!fz_all_finite(st.params, st.n_params) ||
+                 (st.m1 && !fz_all_finite(st.m1, st.n_params)) ||
+                 (st.m2 && !fz_all_finite(st.m2, st.n_params)))
+            bad = fz_bad("checkpoint holds a non-finite parameter or moment");
         for (size_t i = 0; i < st.n_train && !bad; i++)
             if (st.perm[i] >= st.n_train) bad = fz_bad("perm entry out of range");
     } else {

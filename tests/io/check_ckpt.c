@@ -23,6 +23,7 @@
 
 #include "ckpt.h"
 #include "err.h"
+#include "io/craft.h"
 
 static char tdir[256];
 static char mpath[512];
@@ -52,27 +53,16 @@ static void teardown(void)
     rmdir(tdir);
 }
 
-/* 3 → 4 → 2: 3*4+4 + 4*2+2 = 26 parameters. */
-static dp_spec small_spec(void)
-{
-    dp_spec s;
-    memset(&s, 0, sizeof s);
-    s.n_sizes = 3;
-    s.sizes[0] = 3;
-    s.sizes[1] = 4;
-    s.sizes[2] = 2;
-    s.hidden = DP_ACT_TANH;
-    s.loss = DP_LOSS_XENT;
-    return s;
-}
+/* small_spec (craft.h): 3 → 4 → 2: 3*4+4 + 4*2+2 = 26 parameters. */
 #define SMALL_N 26u
 
 /* Values whose bits a careless writer would lose: signed zero, subnormals, infinities, NaN
  * payloads, extremes. */
 static void fill_params(float *p, size_t n, uint32_t seed)
 {
-    static const uint32_t special[] = {0x80000000u, 0x00000001u, 0x007fffffu, 0x7f800000u,
-                                       0xff800000u, 0x7fc00001u, 0x7f7fffffu, 0x3f800000u};
+    /* Edge values, all finite: a file holding NaN or inf is bad data (format version 2). */
+    static const uint32_t special[] = {0x80000000u, 0x00000001u, 0x007fffffu, 0x00800000u,
+                                       0xff7fffffu, 0x80000001u, 0x7f7fffffu, 0x3f800000u};
     uint32_t x = seed * 2654435761u + 1;
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
@@ -83,48 +73,10 @@ static void fill_params(float *p, size_t n, uint32_t seed)
             x ^= x >> 17;
             x ^= x << 5;
             u = x;
+            if ((u & 0x7f800000u) == 0x7f800000u) u &= ~0x00800000u; /* keep it finite */
         }
         memcpy(&p[i], &u, 4);
     }
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(n > 0 ? (size_t)n : 1);
-    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void write_all(const char *path, const unsigned char *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    if (n) ck_assert_uint_eq(fwrite(b, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void put_u32(unsigned char *b, uint32_t v)
-{
-    b[0] = (unsigned char)v, b[1] = (unsigned char)(v >> 8);
-    b[2] = (unsigned char)(v >> 16), b[3] = (unsigned char)(v >> 24);
-}
-
-static uint32_t get_u32(const unsigned char *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-/* Recompute the trailing CRC, so a test reaches the field check instead of the checksum. */
-static void fix_crc(unsigned char *b, size_t n)
-{
-    put_u32(b + n - 4, (uint32_t)crc32(0L, b, (uInt)(n - 4)));
 }
 
 static void save_small(const char *path, float *params)
@@ -608,6 +560,7 @@ static void make_fixture(ck_fixture *x, const dp_spec *spec, dp_optim_kind optim
     x->cfg.epochs = 10, x->cfg.batch = 4, x->cfg.threads = 2;
     x->cfg.seed = 0x0123456789abcdefull ^ seed;
     x->cfg.reduce = DP_REDUCE_TREE;
+    x->cfg.deterministic = (int)(seed & 1);
     /* Not stored: the loader must hand these back as zero. */
     x->cfg.bind = DP_BIND_SPREAD, x->cfg.team_openmp = 1, x->cfg.max_steps = 99, x->cfg.quiet = 1;
 
@@ -619,6 +572,7 @@ static void make_fixture(ck_fixture *x, const dp_spec *spec, dp_optim_kind optim
     st->next_step = 2;
     st->global_step = 0x1234567890ll + seed;
     st->n_train = n_train;
+    st->data_fingerprint = 0xfeedface00000000ull ^ seed;
     /* A double whose low bits a float round trip would lose. */
     st->epoch_loss = 1.0 / 3.0 + (double)seed * 1e-13;
     st->epoch_samples = n_train < 8 ? n_train : 8;
@@ -669,7 +623,7 @@ static int same_as(const ck_fixture *x, const dp_spec *s, const dp_train_config 
     if (c->optim != wc.optim || c->epochs != wc.epochs || c->batch != wc.batch ||
         c->seed != wc.seed || c->threads != wc.threads || c->reduce != wc.reduce ||
         c->bind != wc.bind || c->team_openmp != wc.team_openmp || c->max_steps != wc.max_steps ||
-        c->quiet != wc.quiet)
+        c->quiet != wc.quiet || c->deterministic != wc.deterministic)
         return 0;
     const float *cf[6] = {&c->lr, &c->momentum, &c->weight_decay, &c->beta1, &c->beta2, &c->eps};
     const float *wf[6] = {&wc.lr, &wc.momentum, &wc.weight_decay, &wc.beta1, &wc.beta2, &wc.eps};
@@ -678,7 +632,8 @@ static int same_as(const ck_fixture *x, const dp_spec *s, const dp_train_config 
     if (t->epoch != w->epoch || t->next_step != w->next_step || t->global_step != w->global_step ||
         t->n_train != w->n_train || memcmp(&t->epoch_loss, &w->epoch_loss, sizeof(double)) ||
         t->epoch_samples != w->epoch_samples || t->epoch_steps != w->epoch_steps ||
-        t->n_params != w->n_params || t->n_moments != w->n_moments)
+        t->n_params != w->n_params || t->n_moments != w->n_moments ||
+        t->data_fingerprint != w->data_fingerprint)
         return 0;
     size_t pb = w->n_params * sizeof(float);
     if (!bits_eq(t->params, w->params, pb) || !bits_eq(t->perm, w->perm, w->n_train * 4))
@@ -728,17 +683,11 @@ static void expect_ckpt_edata(const char *path, const char *word, const char *ct
                       e.msg);
 }
 
-static void put_u64(unsigned char *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)v);
-    put_u32(b + 4, (uint32_t)(v >> 32));
-}
-
 /* Byte offsets in a checkpoint of the small spec (3 sizes), per the layout in ckpt.h. */
 #define CK_NS 3u
 #define CK_CFG (20u + 4u * CK_NS + 8u)      /* optim */
 #define CK_ST (CK_CFG + 52u)               /* epoch */
-#define CK_HLEN (CK_ST + 64u)
+#define CK_HLEN (CK_ST + 76u)  /* format version 2: + u64 data_fingerprint, u32 deterministic */
 #define CK_OPTIM CK_CFG
 #define CK_BATCH (CK_CFG + 32u)
 #define CK_REDUCE (CK_CFG + 48u)
@@ -748,6 +697,8 @@ static void put_u64(unsigned char *b, uint64_t v)
 #define CK_ESAMPLES (CK_ST + 36u)
 #define CK_NPARAMS (CK_ST + 52u)
 #define CK_NMOM (CK_ST + 60u)
+#define CK_FPRINT (CK_ST + 64u)
+#define CK_DETERM (CK_ST + 72u)
 #define CK_NTRAIN_SMALL 10u
 
 static void ck_setup(void)
@@ -778,9 +729,12 @@ START_TEST(ckpt_round_trip_each_optimizer)
         ck_assert_uint_eq(len, CK_HLEN + 4 * SMALL_N * (1 + (size_t)x.st.n_moments) +
                                    4 * CK_NTRAIN_SMALL + 4);
         ck_assert_int_eq(memcmp(b, "DPMLPCKP", 8), 0);
-        ck_assert_uint_eq(get_u32(b + 8), 1);
+        ck_assert_uint_eq(get_u32(b + 8), 2);
         ck_assert_uint_eq(get_u32(b + 12), 0x01020304u);
         ck_assert_uint_eq(get_u32(b + CK_OPTIM), kinds[k]);
+        ck_assert_uint_eq(get_u32(b + CK_FPRINT) | (uint64_t)get_u32(b + CK_FPRINT + 4) << 32,
+                          x.st.data_fingerprint);
+        ck_assert_uint_eq(get_u32(b + CK_DETERM), (uint32_t)x.cfg.deterministic);
         ck_assert_uint_eq(get_u32(b + CK_NMOM), (uint32_t)x.st.n_moments);
         ck_assert_uint_eq(get_u32(b + len - 4), (uint32_t)crc32(0L, b, (uInt)(len - 4)));
         /* perm sits last, just before the CRC. */
