@@ -154,8 +154,11 @@ static int load_csvs(const dp_opts *o, const dp_spec *spec, int want_train, cli_
     if (!eval_csv) return 0;
     dp_status st = dp_data_load_csv(eval_csv, n_in, n_targets, &out->test, &err);
     if (st != DP_OK && input_csv) {
+        /* Prediction input: features only, or features plus label/target columns that are
+         * ignored whatever they hold (predict --help says so). */
+        int k = n_targets ? n_targets : 1;
         dp_error err2;
-        if (dp_data_load_csv(eval_csv, n_in, -1, &out->test, &err2) == DP_OK) st = DP_OK;
+        if (dp_data_load_csv(eval_csv, n_in, -1 - k, &out->test, &err2) == DP_OK) st = DP_OK;
     }
     return st != DP_OK ? load_failed(out, &err) : 0;
 }

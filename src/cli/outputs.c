@@ -2,7 +2,6 @@
  * hours and then find it cannot write. */
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +12,10 @@
 
 #include "train_cmd.h"
 
-/* Atomic writes (--save, --checkpoint) go through NAME.tmp.XXXXXX beside NAME (src/io's
- * atomic write): that name, not NAME, must fit the directory's NAME_MAX. */
-#define TEMP_SUFFIX_LEN (sizeof ".tmp.XXXXXX" - 1)
+/* Atomic writes (--save, --checkpoint) go through NAME.tmp.<pid>.XXXXXX beside NAME (src/io's
+ * atomic write; Linux pids have at most 7 digits, pid_max <= 2^22): that name, not NAME, must
+ * fit the directory's NAME_MAX. */
+#define TEMP_SUFFIX_LEN (sizeof ".tmp.4194304.XXXXXX" - 1)
 
 /* dir (cap bytes) = the directory part of path ("." or "/" when it has none). */
 static void dir_of(const char *path, char *dir, size_t cap)
@@ -65,19 +65,18 @@ static int check_output(const char *flag, const char *path, int atomic)
     return 0;
 }
 
-/* A kill -9 during a checkpoint write leaves FILE.tmp.XXXXXX beside the (intact) checkpoint;
- * this run holds the path's lock (its only writer), so such leftovers are removed and said. */
-static void remove_stale_temps(const char *ckpt_path, int quiet)
+static void say_removed(void *ctx, const char *temp)
 {
-    char pattern[4200];
-    snprintf(pattern, sizeof pattern, "%s.tmp.??????", ckpt_path);
-    glob_t g;
-    if (glob(pattern, GLOB_NOSORT, NULL, &g) != 0) return;
-    for (size_t i = 0; i < g.gl_pathc; i++)
-        if (unlink(g.gl_pathv[i]) == 0 && !quiet)
-            fprintf(stderr, "dpmlp: removed %s, left by an interrupted checkpoint write\n",
-                    g.gl_pathv[i]);
-    globfree(&g);
+    if (!*(const int *)ctx)
+        fprintf(stderr, "dpmlp: removed %s, left by an interrupted write\n", temp);
+}
+
+/* A kill -9 during a write leaves FILE.tmp.<pid>.XXXXXX beside the (intact) file. The library
+ * removes only that exact pattern, and only where the writing process is gone, so another
+ * run's write in flight and a user's FILE.tmp.backup stay. */
+static void remove_stale_temps(const char *path, int quiet)
+{
+    dp_remove_stale_temps(path, say_removed, &quiet);
 }
 
 /* ---- no two flags name the same file (unless it is meant: --resume X --checkpoint X) ---- */
@@ -217,7 +216,7 @@ int cli_check_outputs(const char *cmd, const dp_opts *o, cli_outputs *out, int q
     if (!rc) rc = check_output("log", out->log, 0);
     if (!rc) rc = check_output("checkpoint", out->checkpoint, 1);
     if (!rc && out->checkpoint) rc = lock_checkpoint(out->checkpoint, &out->lock_fd);
-    /* Under the lock no other run writes this checkpoint: its temp files are leftovers. */
     if (!rc && out->checkpoint) remove_stale_temps(out->checkpoint, quiet);
+    if (!rc && out->save) remove_stale_temps(out->save, quiet);
     return rc;
 }

@@ -75,7 +75,11 @@ static volatile sig_atomic_t g_signal;
 
 static void on_signal(int sig)
 {
-    if (g_signal) _exit(128 + sig);
+    /* A second signal ends the run at once: no write in flight may leave its temp file. */
+    if (g_signal) {
+        dp_abort_writes();
+        _exit(128 + sig);
+    }
     g_signal = sig;
     g_stop = 1;
 }

@@ -124,5 +124,4 @@ else
     expect "gzip 200 MB longer than its header" 65 "trailing data" train --data "$T/long" "${MNIST[@]}"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

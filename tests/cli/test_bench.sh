@@ -92,5 +92,4 @@ else
     echo "skip bench_torch.py: torch not installed for $py (scripts/deps.sh --bench)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

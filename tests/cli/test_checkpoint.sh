@@ -9,7 +9,6 @@ tmp=$(mktemp -d)
 bg_pid=
 trap '[ -n "$bg_pid" ] && kill -9 "$bg_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/lib.sh"
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
 
 if ! "$DPMLP" train --help 2>/dev/null | grep -q -- '--resume'; then
     bad "$DPMLP train --help lists --checkpoint and --resume"

@@ -13,7 +13,6 @@ set -u
 
 DPMLP=${DPMLP:-build/dpmlp}
 . "$(dirname "$0")/lib.sh"
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
 skip() { echo "mpi: skipped ($1)"; finish; }
 
 command -v mpirun >/dev/null 2>&1 || skip "mpirun not installed: apt-get install openmpi-bin libopenmpi-dev"

@@ -9,7 +9,6 @@ DPMLP=${DPMLP:-build/dpmlp}
 . "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dpmlp-omp.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
 if [ "$(nproc)" -lt 2 ]; then echo "omp-bind: skipped (fewer than 2 CPUs allowed)"; finish; fi
 
 ARGS=(--data synthetic:1000 --layers 784,32,10 --threads 2 --epochs 1)

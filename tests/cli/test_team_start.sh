@@ -54,5 +54,4 @@ for cmd in eval predict; do
         grep -q "cannot start worker 3 of 8" "$tmp/$cmd.err"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
