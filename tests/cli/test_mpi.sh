@@ -137,7 +137,7 @@ elif [ -n "${DPMLP_MPI:-}" ]; then
 elif command -v mpicc >/dev/null 2>&1; then
     MPIBIN=build/mpi/dpmlp
     # A clean sub-make: none of the calling make's variables (SAN=…, BUILD=…) leak in.
-    if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+    if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u SAN -u BUILD -u OPT \
         make -s -j"${MPI_BUILD_JOBS:-2}" MPI=1 BUILD=build/mpi build/mpi/dpmlp >"$tmp/build.log" 2>&1; then
         bad "make MPI=1 BUILD=build/mpi builds the MPI trainer"
         tail -n 20 "$tmp/build.log" | sed 's/^/     /'
