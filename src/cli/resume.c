@@ -53,6 +53,9 @@ static void apply_changes(const dp_opts *o, const dp_train_config *flag_cfg,
     MAY_CHANGE("weight-decay", weight_decay, "%g")
     MAY_CHANGE("beta1", beta1, "%g")
     MAY_CHANGE("beta2", beta2, "%g")
+    /* A checkpoint (format 2) stores --deterministic: a resumed run keeps the decision unless
+     * the flag turns it on. */
+    MAY_CHANGE("deterministic", deterministic, "%d")
 #undef MAY_CHANGE
     if (dp_opts_get(o, "reduce") && flag_cfg->reduce != cfg->reduce) {
         size_t len = strlen(changed);
@@ -63,7 +66,6 @@ static void apply_changes(const dp_opts *o, const dp_train_config *flag_cfg,
     /* Not stored in a checkpoint: this run's flags. */
     cfg->max_steps = flag_cfg->max_steps;
     cfg->team_openmp = flag_cfg->team_openmp;
-    cfg->deterministic = flag_cfg->deterministic;
     cfg->verify_ranks = flag_cfg->verify_ranks;
     cfg->resume_any_data = flag_cfg->resume_any_data;
     cfg->quiet = flag_cfg->quiet;
@@ -79,8 +81,10 @@ static int resume_threads(const char *cmd, const dp_opts *o, dp_train_config *cf
     int threads, rc = cli_threads(cmd, o, &threads, why, why_len);
     if (rc) return rc;
     if (threads != cfg->threads && !cfg->quiet)
-        fprintf(stderr, "dpmlp: resume changes --threads %d -> %d (the model will not be "
-                        "byte-identical to an uninterrupted run)\n", cfg->threads, threads);
+        fprintf(stderr, "dpmlp: resume changes --threads %d -> %d%s\n", cfg->threads, threads,
+                cfg->deterministic ? " (deterministic: the same bytes as an uninterrupted run)"
+                                   : " (the model will not be byte-identical to an "
+                                     "uninterrupted run)");
     cfg->threads = threads;
     return 0;
 }

@@ -330,4 +330,14 @@ check "kill -9 loop: 20 runs killed mid-way ($kills in $runs runs)" [ $kills -ge
 "$DPMLP" train "${MID[@]}" --resume "$d/C" --save "$d/B.model"
 check "after 20 kills, resuming gives the uninterrupted model" cmp -s "$d/A.model" "$d/B.model"
 
+# ---- the checkpoint keeps --deterministic: a resume without the flag, on another thread count,
+# still gives the uninterrupted deterministic run's bytes ----
+DET=(train --data synthetic:600 --layers 20,16,4 --batch 64 --seed 9 --deterministic --quiet)
+"$DPMLP" "${DET[@]}" --epochs 3 --threads 2 --save "$d/D3.model"
+"$DPMLP" "${DET[@]}" --epochs 1 --threads 2 --checkpoint "$d/DC"
+"$DPMLP" train --data synthetic:600 --layers 20,16,4 --batch 64 --seed 9 --quiet --epochs 3 \
+    --threads 1 --resume "$d/DC" --save "$d/D3r.model"
+check "resume without --deterministic keeps the checkpoint's (same bytes at 1 thread)" \
+    cmp -s "$d/D3.model" "$d/D3r.model"
+
 finish
