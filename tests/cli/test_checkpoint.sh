@@ -340,4 +340,27 @@ DET=(train --data synthetic:600 --layers 20,16,4 --batch 64 --seed 9 --determini
 check "resume without --deterministic keeps the checkpoint's (same bytes at 1 thread)" \
     cmp -s "$d/D3.model" "$d/D3r.model"
 
+# ---- the checkpoint knows its training data: the same size relabelled is refused ----
+python3 -c '
+import random
+random.seed(5)
+rows = [[random.random() for _ in range(6)] for _ in range(200)]
+for name, shift in (("fpA.csv", 0), ("fpB.csv", 1)):
+    with open("'"$d"'/" + name, "w") as f:
+        for i, r in enumerate(rows):
+            f.write(",".join("%.4f" % v for v in r) + ",%d\n" % ((i + shift) % 3))
+'
+FP=(train --layers 6,8,3 --batch 50 --seed 4 --threads 1 --quiet)
+"$DPMLP" "${FP[@]}" --train "$d/fpA.csv" --epochs 1 --checkpoint "$d/FC"
+cp "$d/FC" "$d/FC2"   # a resumed run goes on checkpointing into the file it resumed from
+"$DPMLP" "${FP[@]}" --train "$d/fpB.csv" --epochs 2 --resume "$d/FC" 2>"$d/fp.err"
+check "resume on relabelled data of the same size exits 64" [ $? -eq 64 ]
+check "... naming both fingerprints and --resume-any-data" \
+    bash -c "grep -Eq '[0-9a-f]{16}.*[0-9a-f]{16}' '$d/fp.err' && grep -q -- --resume-any-data '$d/fp.err'"
+"$DPMLP" "${FP[@]}" --train "$d/fpB.csv" --epochs 2 --resume "$d/FC" --resume-any-data \
+    --save "$d/FB.model"
+check "--resume-any-data resumes anyway" [ $? -eq 0 ] && [ -s "$d/FB.model" ]
+"$DPMLP" "${FP[@]}" --train "$d/fpA.csv" --epochs 2 --resume "$d/FC2" --save "$d/FA.model"
+check "the same data resumes" [ $? -eq 0 ]
+
 finish
