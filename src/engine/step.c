@@ -15,26 +15,17 @@
  * worker t reads it), so block 0 keeps the chunk's pre-update parameters. */
 #include "step.h"
 
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
 #include "dist.h"
 #include "err.h"
+#include "kernels.h"
 #include "optim.h"
 #include "shard.h"
 
 /* Floats reduced per pass before the optimizer consumes them: 16 KiB stays in L1. */
 #define REDUCE_CHUNK 4096
-
-/* Values of v[0..n) that are NaN or ±inf (vectorizes: no branch, no libm). */
-static size_t count_non_finite(const float *v, size_t n)
-{
-    size_t k = 0;
-    if (!v) return 0;
-    for (size_t i = 0; i < n; i++) k += !(fabsf(v[i]) <= FLT_MAX);
-    return k;
-}
 
 /* Keeps params[off, off+n) in block 0 (dead there, see the top), applies the optimizer with
  * the averaged gradient g, and counts in s what the update made non-finite. */
@@ -45,8 +36,10 @@ static void update_chunk(train_ctx *c, worker_slot *s, const dp_optim_step *os, 
     float *m1 = c->m1 ? c->m1 + off : NULL, *m2 = c->m2 ? c->m2 + off : NULL;
     memcpy(c->tc.grad[0] + off, p, n * sizeof(float));
     dp_optim_apply(os, p, g, m1, m2, n);
-    s->n_bad += count_non_finite(p, n);
-    s->n_bad_moments += count_non_finite(m1, n) + count_non_finite(m2, n);
+    s->n_bad += dp_count_non_finite(p, n);
+    /* A non-finite first moment (momentum's v, Adam's m) makes the weights non-finite in the
+     * same update; only Adam's second moment can turn +inf and leave them finite (frozen). */
+    s->n_bad_moments += dp_count_non_finite(m2, n);
 }
 
 /* Sums blocks[0..n_blocks) over [lo, hi) in block order, scales by 1/B, and applies the

@@ -173,6 +173,8 @@ void dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
     ops()->adam(w, g, m, v, n, h);
 }
 
+size_t dp_count_non_finite(const float *v, size_t n) { return v ? ops()->count_non_finite(v, n) : 0; }
+
 /* ---------------------------------------------------------------- references
  * Naive loops that sum in double and round once, so they are a better oracle than any float
  * path; element-wise references compute in float exactly as documented in kernels.h. */
@@ -410,6 +412,11 @@ static void port_adam(float *w, const float *g, float *m, float *v, size_t n,
     adam_body(w, g, m, v, n, h);
 }
 
+static size_t port_count_non_finite(const float *v, size_t n)
+{
+    return count_non_finite_body(v, n);
+}
+
 const dp_kernel_ops dp_kernels_portable_ops = {
     .name = "portable",
     .gemm_nn = port_gemm_nn,
@@ -422,4 +429,5 @@ const dp_kernel_ops dp_kernels_portable_ops = {
     .sgd = port_sgd,
     .momentum = port_momentum,
     .adam = port_adam,
+    .count_non_finite = port_count_non_finite,
 };

@@ -57,6 +57,8 @@ void dp_momentum_update(float *w, const float *g, float *v, size_t n, const dp_u
  * g' = g + wd·w. */
 void dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
                     const dp_update_hyper *h);
+/* How many of v[0..n) are NaN or ±inf (0 for v == NULL): the update's divergence check. */
+size_t dp_count_non_finite(const float *v, size_t n);
 
 /* Naive references with the same contracts. */
 void dp_ref_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,

@@ -1,4 +1,5 @@
-/* Private to the kernels room: the flat-vector ops (block sum, sgd, momentum, adam) as plain
+/* Private to the kernels room: the flat-vector ops (block sum, sgd, momentum, adam, the
+ * non-finite count) as plain
  * loops, included by every path file so each path compiles the SAME source with its own ISA
  * flags (kernels.c baseline, kernels_avx2.c -mavx2 -mfma, kernels_avx512.c -mavx512*). Every
  * element is its own computation, so vector width never changes a result. GCC in -std=c11
@@ -9,6 +10,8 @@
 #define DP_KERNELS_FLAT_H
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "kernels.h"
 
@@ -62,6 +65,25 @@ DP_FLAT_INLINE void adam_body(float *restrict w, const float *restrict g, float 
         v[i] = b;
         w[i] -= step_size * a / (sqrtf(b * c2) + eps);
     }
+}
+
+/* How many of v[0..n) are NaN or ±inf: an all-ones exponent, tested on the bits so the loop
+ * is integer compares and adds that vectorize at every width (a float compare reduction
+ * would not, and libm's isfinite is a call). Counted in 32 bits per 2^16 elements. */
+DP_FLAT_INLINE size_t count_non_finite_body(const float *restrict v, size_t n)
+{
+    size_t k = 0;
+    for (size_t i0 = 0; i0 < n; i0 += 65536) {
+        size_t i1 = n - i0 < 65536 ? n : i0 + 65536;
+        uint32_t c = 0;
+        for (size_t i = i0; i < i1; i++) {
+            uint32_t b;
+            memcpy(&b, v + i, sizeof b);
+            c += (b & 0x7f800000u) == 0x7f800000u;
+        }
+        k += c;
+    }
+    return k;
 }
 
 #endif

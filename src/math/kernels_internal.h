@@ -25,6 +25,7 @@ typedef struct dp_kernel_ops {
     void (*sgd)(float *w, const float *g, size_t n, const dp_update_hyper *h);
     void (*momentum)(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h);
     void (*adam)(float *w, const float *g, float *m, float *v, size_t n, const dp_update_hyper *h);
+    size_t (*count_non_finite)(const float *v, size_t n);
 } dp_kernel_ops;
 
 extern const dp_kernel_ops dp_kernels_portable_ops;
@@ -114,6 +115,12 @@ void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act ac
         adam_body(w, g, m, v, n, h);                                                       \
         _mm256_zeroupper();                                                                \
     }                                                                                      \
+    static size_t count_non_finite(const float *v, size_t n)                               \
+    {                                                                                      \
+        size_t k = count_non_finite_body(v, n);                                            \
+        _mm256_zeroupper();                                                                \
+        return k;                                                                          \
+    }                                                                                      \
     const dp_kernel_ops ops_name = {                                                       \
         .name = path_name,                                                                 \
         .gemm_nn = gemm_nn,                                                                \
@@ -126,6 +133,7 @@ void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act ac
         .sgd = sgd,                                                                        \
         .momentum = momentum,                                                              \
         .adam = adam,                                                                      \
+        .count_non_finite = count_non_finite,                                              \
     };
 
 #endif

@@ -194,6 +194,35 @@ START_TEST(moments_per_rule)
 }
 END_TEST
 
+/* The divergence check's count: NaN, +inf and -inf count, the largest finite float, denormals,
+ * -0 and ordinary values do not; at every offset and odd length (vector tails). */
+START_TEST(count_non_finite_counts_exactly)
+{
+    if (!kp_use_path(_i)) return;
+    enum { N = 1031 };
+    float v[N];
+    for (int i = 0; i < N; i++) v[i] = frand();
+    v[0] = 3.4028235e38f;
+    v[1] = 1e-45f;
+    v[2] = -0.0f;
+    size_t want = 0;
+    for (int i = 5; i < N; i += 97) {
+        v[i] = (i % 3 == 0) ? NAN : (i % 3 == 1) ? INFINITY : -INFINITY;
+        want++;
+    }
+    v[N - 1] = NAN;
+    want++;
+    ck_assert_uint_eq(dp_count_non_finite(v, N), want);
+    for (size_t lo = 0; lo < 40; lo++)
+        for (size_t n = 0; n + lo <= 200; n += 7) {
+            size_t naive = 0;
+            for (size_t i = lo; i < lo + n; i++) naive += !isfinite(v[i]);
+            ck_assert_uint_eq(dp_count_non_finite(v + lo, n), naive);
+        }
+    ck_assert_uint_eq(dp_count_non_finite(NULL, 10), 0);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -204,6 +233,7 @@ static Suite *optim_suite(void)
     tcase_add_loop_test(c, block_sum_fixed_order, 0, KP_NPATHS);
     tcase_add_loop_test(c, adam_zero_gradients_stay_finite, 0, KP_NPATHS);
     tcase_add_test(c, moments_per_rule);
+    tcase_add_loop_test(c, count_non_finite_counts_exactly, 0, KP_NPATHS);
     suite_add_tcase(s, c);
     return s;
 }
