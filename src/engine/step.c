@@ -20,7 +20,6 @@
 
 #include "dist.h"
 #include "err.h"
-#include "kernels.h"
 #include "optim.h"
 #include "shard.h"
 
@@ -35,11 +34,7 @@ static void update_chunk(train_ctx *c, worker_slot *s, const dp_optim_step *os, 
     float *p = c->tc.params + off;
     float *m1 = c->m1 ? c->m1 + off : NULL, *m2 = c->m2 ? c->m2 + off : NULL;
     memcpy(c->tc.grad[0] + off, p, n * sizeof(float));
-    dp_optim_apply(os, p, g, m1, m2, n);
-    s->n_bad += dp_count_non_finite(p, n);
-    /* A non-finite first moment (momentum's v, Adam's m) makes the weights non-finite in the
-     * same update; only Adam's second moment can turn +inf and leave them finite (frozen). */
-    s->n_bad_moments += dp_count_non_finite(m2, n);
+    s->n_bad += dp_optim_apply(os, p, g, m1, m2, n);
 }
 
 /* Sums blocks[0..n_blocks) over [lo, hi) in block order, scales by 1/B, and applies the
@@ -160,7 +155,7 @@ double step_reduce_update(dp_team *team, train_ctx *c, int t, int n_blocks, size
     size_t lo, hi;
     dp_slice(c->tc.lay->n_params, t, c->tc.T, &lo, &hi);
     DP_ASSERT(n_blocks >= 1 && n_blocks <= (c->micro ? c->tc.n_blocks : c->tc.T));
-    s->n_bad = s->n_bad_moments = 0;
+    s->n_bad = 0;
     s->kept_lo = s->kept_hi = 0;
     /* Every worker sums the same T losses in the same order, so all agree on the verdict
      * without another barrier, and nobody applies a non-finite update. */
@@ -180,17 +175,14 @@ double step_reduce_update(dp_team *team, train_ctx *c, int t, int n_blocks, size
 
 size_t step_update_bad(train_ctx *c, int t)
 {
-    size_t bad = 0, bad_moments = 0;
-    for (int u = 0; u < c->tc.T; u++) {
-        bad += c->tc.slot[u].n_bad;
-        bad_moments += c->tc.slot[u].n_bad_moments;
-    }
-    if (bad + bad_moments == 0) return 0;
+    size_t bad = 0;
+    for (int u = 0; u < c->tc.T; u++) bad += c->tc.slot[u].n_bad;
+    if (bad == 0) return 0;
     worker_slot *s = &c->tc.slot[t];
     if (s->kept_hi > s->kept_lo)
         memcpy(c->tc.params + s->kept_lo, c->tc.grad[0] + s->kept_lo,
                (s->kept_hi - s->kept_lo) * sizeof(float));
-    return bad ? bad : bad_moments;
+    return bad;
 }
 
 /* Forward and backward of rows perm[b0 + lo .. b0 + hi) into block g: the step's loss sum. */

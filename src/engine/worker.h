@@ -25,8 +25,7 @@ typedef struct worker_slot {
     double epoch_loss;     /* loss sum over the epoch (this run's part of it) */
     double eval_loss, eval_score;
     double fwd, bwd, red, upd;
-    size_t n_bad;          /* parameters this worker's last update made non-finite */
-    size_t n_bad_moments;  /* optimizer moments it made non-finite */
+    size_t n_bad;          /* values its last update left non-finite (dp_optim_apply) */
     size_t kept_lo, kept_hi; /* the range whose pre-update values it kept (step.c) */
     int failed;            /* workspace allocation failed */
     char bind_msg[160];    /* binding refused: the reason */

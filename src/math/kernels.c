@@ -155,25 +155,24 @@ void dp_block_sum(float *out, float *const *blocks, int n_blocks, size_t offset,
     ops()->block_sum(out, blocks, n_blocks, offset, n, scale);
 }
 
-void dp_sgd_update(float *w, const float *g, size_t n, const dp_update_hyper *h)
+size_t dp_sgd_update(float *w, const float *g, size_t n, const dp_update_hyper *h)
 {
-    ops()->sgd(w, g, n, h);
+    return ops()->sgd(w, g, n, h);
 }
 
-void dp_momentum_update(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h)
+size_t dp_momentum_update(float *w, const float *g, float *v, size_t n,
+                          const dp_update_hyper *h)
 {
     DP_ASSERT(v != NULL || n == 0);
-    ops()->momentum(w, g, v, n, h);
+    return ops()->momentum(w, g, v, n, h);
 }
 
-void dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
-                    const dp_update_hyper *h)
+size_t dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
+                      const dp_update_hyper *h)
 {
     DP_ASSERT((m != NULL && v != NULL) || n == 0);
-    ops()->adam(w, g, m, v, n, h);
+    return ops()->adam(w, g, m, v, n, h);
 }
-
-size_t dp_count_non_finite(const float *v, size_t n) { return v ? ops()->count_non_finite(v, n) : 0; }
 
 /* ---------------------------------------------------------------- references
  * Naive loops that sum in double and round once, so they are a better oracle than any float
@@ -396,25 +395,21 @@ static void port_block_sum(float *out, float *const *blocks, int n_blocks, size_
     block_sum_body(out, blocks, n_blocks, offset, n, scale);
 }
 
-static void port_sgd(float *w, const float *g, size_t n, const dp_update_hyper *h)
+static size_t port_sgd(float *w, const float *g, size_t n, const dp_update_hyper *h)
 {
-    sgd_body(w, g, n, h);
+    return sgd_body(w, g, n, h);
 }
 
-static void port_momentum(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h)
+static size_t port_momentum(float *w, const float *g, float *v, size_t n,
+                            const dp_update_hyper *h)
 {
-    momentum_body(w, g, v, n, h);
+    return momentum_body(w, g, v, n, h);
 }
 
-static void port_adam(float *w, const float *g, float *m, float *v, size_t n,
-                      const dp_update_hyper *h)
+static size_t port_adam(float *w, const float *g, float *m, float *v, size_t n,
+                        const dp_update_hyper *h)
 {
-    adam_body(w, g, m, v, n, h);
-}
-
-static size_t port_count_non_finite(const float *v, size_t n)
-{
-    return count_non_finite_body(v, n);
+    return adam_body(w, g, m, v, n, h);
 }
 
 const dp_kernel_ops dp_kernels_portable_ops = {
@@ -429,5 +424,4 @@ const dp_kernel_ops dp_kernels_portable_ops = {
     .sgd = port_sgd,
     .momentum = port_momentum,
     .adam = port_adam,
-    .count_non_finite = port_count_non_finite,
 };

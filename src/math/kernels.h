@@ -49,16 +49,17 @@ typedef struct dp_update_hyper {
     float step_size, c2;               /* adam: lr / (1 - beta1^t) and 1 / (1 - beta2^t) */
 } dp_update_hyper;
 
-/* In place over [0, n): w -= lr · (g + wd·w). */
-void dp_sgd_update(float *w, const float *g, size_t n, const dp_update_hyper *h);
+/* The updates work in place over [0, n) and return how many weights they left non-finite
+ * (Adam: weights or second moments), the divergence check in the same pass. n < 2^32.
+ * w -= lr · (g + wd·w). */
+size_t dp_sgd_update(float *w, const float *g, size_t n, const dp_update_hyper *h);
 /* v = mu·v + (g + wd·w); w -= lr·v (PyTorch's form). */
-void dp_momentum_update(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h);
+size_t dp_momentum_update(float *w, const float *g, float *v, size_t n,
+                          const dp_update_hyper *h);
 /* m = b1·m + (1−b1)·g'; v = b2·v + (1−b2)·g'²; w -= step_size·m / (sqrt(v·c2) + eps), with
  * g' = g + wd·w. */
-void dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
-                    const dp_update_hyper *h);
-/* How many of v[0..n) are NaN or ±inf (0 for v == NULL): the update's divergence check. */
-size_t dp_count_non_finite(const float *v, size_t n);
+size_t dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
+                      const dp_update_hyper *h);
 
 /* Naive references with the same contracts. */
 void dp_ref_gemm_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,

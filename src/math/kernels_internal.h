@@ -22,10 +22,10 @@ typedef struct dp_kernel_ops {
     /* The flat-vector ops (kernels_flat.h), contracts as in kernels.h. */
     void (*block_sum)(float *out, float *const *blocks, int n_blocks, size_t offset,
                       size_t n, float scale);
-    void (*sgd)(float *w, const float *g, size_t n, const dp_update_hyper *h);
-    void (*momentum)(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h);
-    void (*adam)(float *w, const float *g, float *m, float *v, size_t n, const dp_update_hyper *h);
-    size_t (*count_non_finite)(const float *v, size_t n);
+    size_t (*sgd)(float *w, const float *g, size_t n, const dp_update_hyper *h);
+    size_t (*momentum)(float *w, const float *g, float *v, size_t n, const dp_update_hyper *h);
+    size_t (*adam)(float *w, const float *g, float *m, float *v, size_t n,
+                   const dp_update_hyper *h);
 } dp_kernel_ops;
 
 extern const dp_kernel_ops dp_kernels_portable_ops;
@@ -98,28 +98,25 @@ void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act ac
         block_sum_body(out, blocks, n_blocks, offset, n, scale);                           \
         _mm256_zeroupper();                                                                \
     }                                                                                      \
-    static void sgd(float *w, const float *g, size_t n, const dp_update_hyper *h)          \
+    static size_t sgd(float *w, const float *g, size_t n, const dp_update_hyper *h)        \
     {                                                                                      \
-        sgd_body(w, g, n, h);                                                              \
+        size_t bad = sgd_body(w, g, n, h);                                                 \
         _mm256_zeroupper();                                                                \
+        return bad;                                                                        \
     }                                                                                      \
-    static void momentum(float *w, const float *g, float *v, size_t n,                     \
-                         const dp_update_hyper *h)                                         \
+    static size_t momentum(float *w, const float *g, float *v, size_t n,                   \
+                           const dp_update_hyper *h)                                       \
     {                                                                                      \
-        momentum_body(w, g, v, n, h);                                                      \
+        size_t bad = momentum_body(w, g, v, n, h);                                         \
         _mm256_zeroupper();                                                                \
+        return bad;                                                                        \
     }                                                                                      \
-    static void adam(float *w, const float *g, float *m, float *v, size_t n,               \
-                     const dp_update_hyper *h)                                             \
+    static size_t adam(float *w, const float *g, float *m, float *v, size_t n,             \
+                       const dp_update_hyper *h)                                           \
     {                                                                                      \
-        adam_body(w, g, m, v, n, h);                                                       \
+        size_t bad = adam_body(w, g, m, v, n, h);                                          \
         _mm256_zeroupper();                                                                \
-    }                                                                                      \
-    static size_t count_non_finite(const float *v, size_t n)                               \
-    {                                                                                      \
-        size_t k = count_non_finite_body(v, n);                                            \
-        _mm256_zeroupper();                                                                \
-        return k;                                                                          \
+        return bad;                                                                        \
     }                                                                                      \
     const dp_kernel_ops ops_name = {                                                       \
         .name = path_name,                                                                 \
@@ -133,7 +130,6 @@ void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act ac
         .sgd = sgd,                                                                        \
         .momentum = momentum,                                                              \
         .adam = adam,                                                                      \
-        .count_non_finite = count_non_finite,                                              \
     };
 
 #endif

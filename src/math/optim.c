@@ -26,8 +26,8 @@ int dp_optim_moments(dp_optim_kind kind)
     return kind == DP_OPT_ADAM ? 2 : kind == DP_OPT_MOMENTUM ? 1 : 0;
 }
 
-void dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float *m1, float *m2,
-                    size_t n)
+size_t dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float *m1,
+                      float *m2, size_t n)
 {
     const dp_update_hyper h = {
         .lr = s->lr,
@@ -40,10 +40,11 @@ void dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float
         .c2 = s->adam_c2,
     };
     switch (s->kind) {
-    case DP_OPT_SGD: dp_sgd_update(params, g, n, &h); break;
-    case DP_OPT_MOMENTUM: dp_momentum_update(params, g, m1, n, &h); break;
-    case DP_OPT_ADAM: dp_adam_update(params, g, m1, m2, n, &h); break;
+    case DP_OPT_SGD: return dp_sgd_update(params, g, n, &h);
+    case DP_OPT_MOMENTUM: return dp_momentum_update(params, g, m1, n, &h);
+    case DP_OPT_ADAM: return dp_adam_update(params, g, m1, m2, n, &h);
     }
+    return 0;
 }
 
 void dp_optim_sum_blocks(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,

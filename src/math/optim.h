@@ -19,9 +19,11 @@ void dp_optim_prepare(dp_optim_step *s, const dp_train_config *cfg, long step);
 
 /* params[i] -= update(g[i]) for i in [0, n). g is the batch-averaged gradient. m1/m2 are the
  * first/second moment slices (m1 = momentum velocity; unused ones may be NULL).
- * Weight decay is classic L2: g += weight_decay * param (for every optimizer). */
-void dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float *m1, float *m2,
-                    size_t n);
+ * Weight decay is classic L2: g += weight_decay * param (for every optimizer). Returns how
+ * many values the update left non-finite (weights; Adam: also second moments), counted in the
+ * same pass: the engine's divergence check. n < 2^32. */
+size_t dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float *m1,
+                      float *m2, size_t n);
 
 /* Most blocks one sum takes: worker blocks (threads) or deterministic micro-shards. */
 #define DP_OPTIM_MAX_BLOCKS DP_MAX_THREADS
