@@ -1,10 +1,11 @@
 /* The topology room: load the hwloc topology (this machine, HWLOC_SYNTHETIC or HWLOC_XMLFILE),
- * keep only the PUs this process may use, pick the default worker count, plan where each
- * worker goes (compact / spread / none), bind worker threads, and report all of it. */
+ * keep only the PUs this process may use, plan where each worker goes (compact / spread /
+ * none) and bind worker threads. The default worker count is threads_default.c, the reports
+ * topo_report.c. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* GNU strerror_r: thread-safe message for bind failures */
 #endif
-#include "topo.h"
+#include "topo_internal.h"
 
 #include <errno.h>
 #include <hwloc.h>
@@ -14,41 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cgroup.h"
 #include "err.h"
-
-/* One worker per PU is the most binding can give; this bound only guards the allocation. */
-#define MAX_WORKERS 65536
-
-typedef struct pu_ent {
-    int os;      /* OS index, what binding uses */
-    int logical; /* hwloc logical index */
-} pu_ent;
-
-/* An allowed core: its allowed PUs are pus[first .. first+n). */
-typedef struct core_ent {
-    int logical; /* logical index of the Core object, -1 when hwloc found none above the PU */
-    int package; /* logical index, -1 if unknown */
-    int numa;    /* logical index, -1 if unknown */
-    int first, n;
-} core_ent;
-
-typedef enum { SRC_THIS, SRC_SYNTHETIC, SRC_XML, SRC_OTHER } src_kind;
-
-/* Everything is computed in open and read-only afterwards, so worker threads may share it. */
-struct dp_topo {
-    hwloc_topology_t topo;
-    hwloc_bitmap_t allowed; /* PUs this process may use */
-    int thissystem;
-    src_kind kind;
-    char source[192];     /* "this system", "synthetic \"...\"", "XML /path" */
-    char allowed_how[96]; /* which rule gave the allowed set */
-    int n_pus, n_cores;   /* allowed */
-    pu_ent *pus;          /* allowed PUs grouped by core, cores in core order */
-    core_ent *cores;
-    int *compact_order, *spread_order; /* permutations of cores[] for the first PU level */
-    int max_smt;                       /* most allowed PUs on one core */
-};
 
 const char *dp_topo_hwloc_version(void)
 {
@@ -395,59 +362,7 @@ dp_status dp_topo_open_synthetic(const char *description, dp_topo **out, dp_erro
     return load(t, out, err);
 }
 
-/* ---- default thread count ---- */
-
-/* OMP_NUM_THREADS is a list ("4,2" = 4 outer, 2 nested); we want the first level. */
-static int parse_omp(const char *s)
-{
-    while (*s == ' ' || *s == '\t') s++;
-    if (*s < '0' || *s > '9') return -1;
-    errno = 0;
-    char *e;
-    long v = strtol(s, &e, 10);
-    if (errno || v < 1 || v > MAX_WORKERS) return -1;
-    while (*e == ' ' || *e == '\t') e++;
-    if (*e != '\0' && *e != ',') return -1;
-    return (int)v;
-}
-
-int dp_topo_default_threads(const dp_topo *t, char *why, size_t why_len)
-{
-    char dummy[8];
-    if (!why || why_len == 0) why = dummy, why_len = sizeof dummy;
-    const char *omp = getenv("OMP_NUM_THREADS");
-    char ignored[96] = "";
-    if (omp && *omp) { /* empty counts as unset, as in libgomp */
-        int n = parse_omp(omp);
-        if (n > 0) {
-            snprintf(why, why_len, "OMP_NUM_THREADS=%d", n);
-            return n;
-        }
-        snprintf(ignored, sizeof ignored,
-                 "OMP_NUM_THREADS=\"%.40s\" ignored (not a positive integer); ", omp);
-    }
-    int cores = dp_topo_allowed_cores(t);
-    if (cores < 1) {
-        snprintf(why, why_len, "%sno topology: 1 worker", ignored);
-        return 1;
-    }
-    const char *how = t->allowed_how;
-    char detail[160];
-    int quota = dp_cgroup_cpu_limit(NULL, NULL, detail, sizeof detail);
-    if (quota > 0 && quota < cores) {
-        /* Oversubscribing a CPU quota makes every barrier wait for a throttled thread. */
-        snprintf(why, why_len, "%s%d cores allowed, capped to %d by %s", ignored, cores, quota,
-                 detail);
-        return quota;
-    }
-    snprintf(why, why_len, "%s%d physical core%s allowed (%s)", ignored, cores,
-             cores == 1 ? "" : "s", how);
-    return cores;
-}
-
 /* ---- placement ---- */
-
-static const char *plural(int n, const char *one, const char *many) { return n == 1 ? one : many; }
 
 static int count_distinct_field(const dp_slot *s, int n, int field)
 {
@@ -526,19 +441,19 @@ dp_status dp_topo_plan(const dp_topo *t, int n_workers, dp_bind policy, dp_plan 
         int extra = n_workers - t->n_pus;
         snprintf(plan->why, sizeof plan->why,
                  "%s: oversubscribed: %d workers on %d %s (%d %s)%s, %d %s a PU", name, n_workers,
-                 t->n_pus, plural(t->n_pus, "PU", "PUs"), t->n_cores,
-                 plural(t->n_cores, "core", "cores"), where, extra,
-                 plural(extra, "shares", "share"));
+                 t->n_pus, dp_plural(t->n_pus, "PU", "PUs"), t->n_cores,
+                 dp_plural(t->n_cores, "core", "cores"), where, extra,
+                 dp_plural(extra, "shares", "share"));
     } else if (n_workers > t->n_cores) {
         int extra = n_workers - t->n_cores;
         snprintf(plan->why, sizeof plan->why,
                  "%s: %d workers on %d %s%s: %d %s a core (hyperthreads)", name, n_workers,
-                 t->n_cores, plural(t->n_cores, "core", "cores"), where, extra,
-                 plural(extra, "shares", "share"));
+                 t->n_cores, dp_plural(t->n_cores, "core", "cores"), where, extra,
+                 dp_plural(extra, "shares", "share"));
     } else {
         snprintf(plan->why, sizeof plan->why, "%s: %d %s on %d of %d allowed %s%s, one per core",
-                 name, n_workers, plural(n_workers, "worker", "workers"), n_workers, t->n_cores,
-                 plural(t->n_cores, "core", "cores"), where);
+                 name, n_workers, dp_plural(n_workers, "worker", "workers"), n_workers, t->n_cores,
+                 dp_plural(t->n_cores, "core", "cores"), where);
     }
     return DP_OK;
 }
@@ -632,77 +547,4 @@ void dp_topo_binding_restore(const dp_topo *t, dp_binding *saved)
     if (t) hwloc_set_cpubind(t->topo, saved->set, HWLOC_CPUBIND_THREAD);
     hwloc_bitmap_free(saved->set);
     free(saved);
-}
-
-/* ---- reports ---- */
-
-void dp_topo_report(const dp_topo *t, const dp_plan *plan, FILE *out)
-{
-    if (!out) return;
-    if (t) {
-        hwloc_topology_t topo = t->topo;
-        int np = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
-        int nn = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
-        int nc = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
-        int npu = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
-        char list[256];
-        int r = hwloc_bitmap_list_snprintf(list, sizeof list, t->allowed);
-        if (r >= (int)sizeof list) memcpy(list + sizeof list - 4, "...", 4);
-        fprintf(out, "topology: %s (hwloc %s)\n", t->source, dp_topo_hwloc_version());
-        fprintf(out, "machine: %d %s, %d NUMA %s, %d %s, %d %s\n", np,
-                plural(np, "package", "packages"), nn, plural(nn, "node", "nodes"), nc,
-                plural(nc, "core", "cores"), npu, plural(npu, "PU", "PUs"));
-        fprintf(out, "allowed: %d of %d %s, %d of %d %s (PUs %s; %s)\n", t->n_cores, nc,
-                plural(nc, "core", "cores"), t->n_pus, npu, plural(npu, "PU", "PUs"), list,
-                t->allowed_how);
-    }
-    if (!plan) return;
-    fprintf(out, "plan: %s\n", plan->why);
-    for (int i = 0; i < plan->n_workers; i++) {
-        const dp_slot *s = &plan->slots[i];
-        if (s->pu_os < 0) {
-            fprintf(out, "worker %d -> unbound\n", i);
-            continue;
-        }
-        char core[24] = "core ?", numa[24] = "";
-        if (s->core >= 0) snprintf(core, sizeof core, "core %d", s->core);
-        if (s->numa >= 0) snprintf(numa, sizeof numa, ", NUMA %d", s->numa);
-        fprintf(out, "worker %d -> PU %d (%s, package %d%s)%s\n", i, s->pu_os, core, s->package,
-                numa, s->oversub ? " oversubscribed" : s->smt_sibling ? " hyperthread" : "");
-    }
-    /* Workers allocate and first-touch their own buffers after pinning (DESIGN.md: pin, then
-     * touch), so Linux's first-touch policy puts each worker's memory on its NUMA node. */
-    fprintf(out, "memory: each worker first-touches its workspace and gradient block after "
-                 "pinning:");
-    for (int i = 0; i < plan->n_workers; i++) {
-        const dp_slot *s = &plan->slots[i];
-        if (s->pu_os < 0 || s->numa < 0)
-            fprintf(out, "%s worker %d -> %s", i ? "," : "", i,
-                    s->pu_os < 0 ? "wherever it runs first" : "its node");
-        else
-            fprintf(out, "%s worker %d -> NUMA %d", i ? "," : "", i, s->numa);
-    }
-    fputc('\n', out);
-}
-
-void dp_plan_summary(const dp_plan *plan, char *buf, size_t len)
-{
-    if (!buf || len == 0) return;
-    if (!plan || !plan->slots) {
-        snprintf(buf, len, "no plan");
-        return;
-    }
-    size_t k = (size_t)snprintf(buf, len, "%d worker%s, %s:", plan->n_workers,
-                                plan->n_workers == 1 ? "" : "s", dp_bind_name(plan->policy));
-    if (plan->policy == DP_BIND_NONE) {
-        if (k < len) snprintf(buf + k, len - k, " unbound");
-        return;
-    }
-    for (int i = 0; i < plan->n_workers && k < len; i++)
-        k += (size_t)snprintf(buf + k, len - k, "%s worker %d -> PU %d", i ? "," : "", i,
-                              plan->slots[i].pu_os);
-    if (plan->oversubscribed && k < len)
-        k += (size_t)snprintf(buf + k, len - k, " (oversubscribed)");
-    /* Cut mid-list: end with "..." so a truncated summary cannot be read as complete. */
-    if (k >= len && len >= 4) memcpy(buf + len - 4, "...", 4);
 }
