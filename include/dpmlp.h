@@ -211,6 +211,9 @@ dp_status dp_checkpoint_save(const char *path, const dp_spec *spec, const dp_tra
                              const dp_train_state *state, dp_error *err);
 dp_status dp_checkpoint_load(const char *path, dp_spec *spec, dp_train_config *cfg,
                              dp_train_state *state, dp_error *err);
+/* The longest suffix an atomic write appends to its path for the temp file (Linux pids have
+ * at most 7 digits): what an output name plus it must fit in NAME_MAX. */
+#define DP_TEMP_SUFFIX_MAX (sizeof ".tmp.4194304.XXXXXX" - 1)
 /* Atomic writes (models, checkpoints) go through PATH.tmp.<pid>.<6 random>. Removes such
  * temp files beside path whose writing process is gone (a kill -9 leaves them), never another
  * name nor a live writer's; calls on_removed (may be NULL) for each and returns how many. */

@@ -12,10 +12,6 @@
 
 #include "train_cmd.h"
 
-/* Atomic writes (--save, --checkpoint) go through NAME.tmp.<pid>.XXXXXX beside NAME (src/io's
- * atomic write; Linux pids have at most 7 digits, pid_max <= 2^22): that name, not NAME, must
- * fit the directory's NAME_MAX. */
-#define TEMP_SUFFIX_LEN (sizeof ".tmp.4194304.XXXXXX" - 1)
 
 /* dir (cap bytes) = the directory part of path ("." or "/" when it has none). */
 static void dir_of(const char *path, char *dir, size_t cap)
@@ -53,7 +49,7 @@ static int check_output(const char *flag, const char *path, int atomic)
         return DP_EIO;
     }
     const char *slash = strrchr(path, '/');
-    size_t len = strlen(slash ? slash + 1 : path) + (atomic ? TEMP_SUFFIX_LEN : 0);
+    size_t len = strlen(slash ? slash + 1 : path) + (atomic ? DP_TEMP_SUFFIX_MAX : 0);
     long name_max = pathconf(dir, _PC_NAME_MAX);
     if (name_max <= 0) name_max = NAME_MAX;
     if ((long)len > name_max) {

@@ -23,6 +23,9 @@
 
 #define TEMP_MARK ".tmp."
 #define TEMP_RANDOM 6 /* letters and digits, as mkstemp would */
+/* The suffix TEMP_MARK "<pid>." <TEMP_RANDOM> is what DP_TEMP_SUFFIX_MAX (dpmlp.h) bounds. */
+_Static_assert(DP_TEMP_SUFFIX_MAX == sizeof TEMP_MARK - 1 + 7 + 1 + TEMP_RANDOM,
+               "DP_TEMP_SUFFIX_MAX must match the temp name create_temp writes");
 
 /* ---- fault injection ----
  * With DPMLP_FAULT_WRITE=N in the environment, the N-th dp_atomic_write call fails with EIO
