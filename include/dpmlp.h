@@ -8,7 +8,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DPMLP_VERSION "0.1.0"
+/* The one place the version lives: the Makefile reads these three lines for the shared
+ * library's name (libdpmlp.so.MAJOR.MINOR, soname libdpmlp.so.MAJOR) and dpmlp.pc. */
+#define DPMLP_VERSION_MAJOR 0
+#define DPMLP_VERSION_MINOR 1
+#define DPMLP_VERSION_PATCH 0
+#define DP_STR_(x) #x
+#define DP_STR(x) DP_STR_(x)
+#define DPMLP_VERSION                                                                          \
+    DP_STR(DPMLP_VERSION_MAJOR) "." DP_STR(DPMLP_VERSION_MINOR) "." DP_STR(DPMLP_VERSION_PATCH)
+
+/* Thread safety (also in libdpmlp(3)).
+ * - Every call is reentrant: the library keeps no mutable global state except the kernel
+ *   path chosen once (thread-safe, pthread_once) and the registry of atomic writes in
+ *   flight (locked); different objects may be used from different threads at once.
+ * - A dp_model, dp_dataset or dp_spec that no thread modifies may be shared: any number of
+ *   threads may call dp_model_predict, dp_predict, dp_evaluate, dp_model_save and the
+ *   accessors on the same model, and train or evaluate on the same dataset, concurrently.
+ * - Calls that modify an object need it to themselves: dp_train / dp_train_resume (the
+ *   model's weights change in place), writing through dp_model_params, dp_model_free,
+ *   dp_data_free. No other call on that model may run meanwhile.
+ * - dp_train, dp_train_resume, dp_evaluate and dp_predict start their own worker threads
+ *   and return after they have ended; hooks are called from those threads (see
+ *   dp_train_hooks). dp_model_predict runs on the calling thread only.
+ * - dp_dist_* (MPI): only the thread that called dp_dist_init. dp_abort_writes is
+ *   async-signal-safe; nothing else is. */
 
 typedef enum dp_status {
     DP_OK = 0,
@@ -19,6 +43,8 @@ typedef enum dp_status {
     DP_EOSERR = 71,     /* the system refused a resource: a worker thread could not start */
     DP_EIO = 74,        /* write failed (disk full, unwritable directory, I/O error) */
     DP_ETEMPFAIL = 75,  /* another run holds the checkpoint's lock: try again later */
+    DP_ESTOPPED = 128,  /* dp_train ended early by hooks->stop; the model holds the weights
+                         * after the last complete step (the CLI exits 128 + the signal) */
     DP_EINTR = 130,     /* stopped by SIGINT (143 for SIGTERM is 128 + 15) */
     DP_ETERM = 143
 } dp_status;
@@ -105,6 +131,13 @@ const char *dp_bind_name(dp_bind b);
 const char *dp_reduce_name(dp_reduce r);
 void dp_train_config_defaults(dp_train_config *cfg);
 
+/* The library's version at run time ("MAJOR.MINOR.PATCH"; compare with DPMLP_VERSION_* of
+ * the header a client was compiled with). */
+const char *dp_version(void);
+int dp_version_major(void);
+int dp_version_minor(void);
+int dp_version_patch(void);
+
 /* Models. */
 dp_model *dp_model_create(const dp_spec *spec, uint64_t seed, dp_error *err);
 void dp_model_free(dp_model *m);
@@ -126,6 +159,15 @@ dp_status dp_data_load_csv(const char *path, int n_in, int n_targets, dp_dataset
  * the task is learnable. */
 dp_status dp_data_synthetic(const dp_spec *spec, size_t n, uint64_t seed, dp_dataset **out,
                             dp_error *err);
+/* A dataset from n rows of a caller's arrays, copied (the caller keeps and frees its own):
+ * x is n × n_features, row-major; labels (n class indices >= 0, targets NULL, n_targets 0)
+ * for classification, or targets (n × n_targets, row-major, labels NULL) for regression;
+ * both NULL with n_targets 0: features only, for prediction. Non-finite features or targets
+ * and negative labels are DP_EDATA naming the (0-based) row; inconsistent arguments
+ * DP_EUSAGE. */
+dp_status dp_data_from_arrays(size_t n, size_t n_features, const float *x, const int32_t *labels,
+                              const float *targets, size_t n_targets, dp_dataset **out,
+                              dp_error *err);
 void dp_data_free(dp_dataset *d);
 size_t dp_data_count(const dp_dataset *d);
 size_t dp_data_features(const dp_dataset *d);
@@ -183,7 +225,8 @@ typedef dp_status (*dp_checkpoint_fn)(void *ctx, const dp_spec *spec, const dp_t
 
 /* Callbacks from the trainer: on_step from worker 0 after each step (keep it cheap),
  * on_epoch after each epoch's evaluation. stop, when non-NULL and set non-zero (e.g. by a
- * signal handler), ends training after the current step. */
+ * signal handler), ends training after the current step: dp_train then returns DP_ESTOPPED
+ * (after the stop checkpoint, if any), the model holding the weights of that last step. */
 typedef struct dp_train_hooks {
     void (*on_message)(void *ctx, const char *line);  /* start-up report, warnings */
     void (*on_step)(void *ctx, int epoch, long step, long steps_in_epoch);
@@ -227,6 +270,16 @@ dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_me
 /* out: n × outputs, the output layer's activations (probabilities or values). */
 dp_status dp_predict(const dp_model *m, const dp_dataset *d, int threads, float *out,
                      dp_error *err);
+/* The same for n rows of a caller's array x (n × inputs, row-major) into out (n × outputs),
+ * on the calling thread: no threads, no copy of x or out. Its only allocation is a workspace
+ * of DP_PREDICT_ROWS rows (fewer for very wide layers: at most DP_PREDICT_WORKSPACE_BYTES) of
+ * every layer's activations, made and freed per call. Rows are independent; a non-finite
+ * input gives non-finite outputs in its row only. Runs in the caller's floating-point
+ * environment. A shared model may be used by many threads at once (see above). */
+#define DP_PREDICT_ROWS 32
+#define DP_PREDICT_WORKSPACE_BYTES ((size_t)4 << 20)
+dp_status dp_model_predict(const dp_model *m, size_t n, const float *x, float *out,
+                           dp_error *err);
 
 /* Machine. Default worker count (OMP_NUM_THREADS, else allowed physical cores capped by a
  * cgroup CPU quota) with one line on why; the topology and a placement plan as text. */

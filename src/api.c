@@ -1,5 +1,6 @@
-/* Public handles: models (create, accessors, save and load through ckpt.c's file format) and
- * the machine facts the CLI reports (default thread count, topology, build). */
+/* Public handles: models (create, accessors, save and load through ckpt.c's file format,
+ * prediction on a caller's rows), the version, and the machine facts the CLI reports
+ * (default thread count, topology, build). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +132,46 @@ void dp_build_info(char *buf, size_t len)
 #endif
              dp_topo_hwloc_version(), dp_kernels_select(getenv("DPMLP_KERNELS")),
              dp_dist_describe());
+}
+
+const char *dp_version(void) { return DPMLP_VERSION; }
+int dp_version_major(void) { return DPMLP_VERSION_MAJOR; }
+int dp_version_minor(void) { return DPMLP_VERSION_MINOR; }
+int dp_version_patch(void) { return DPMLP_VERSION_PATCH; }
+
+/* Rows per forward pass: DP_PREDICT_ROWS, fewer where they would pass the workspace bound. */
+static size_t predict_rows(const dp_spec *spec, size_t n)
+{
+    size_t rows = DP_PREDICT_WORKSPACE_BYTES / dp_workspace_forward_row_bytes(spec);
+    if (rows > DP_PREDICT_ROWS) rows = DP_PREDICT_ROWS;
+    if (rows > n) rows = n;
+    return rows < 1 ? 1 : rows;
+}
+
+/* Each block of rows is read from x and written to out where they lie: the workspace's
+ * input and output layers are pointed at the caller's arrays for the pass (the forward pass
+ * only reads act[0]; the kernels need no alignment), so only the hidden layers use it. */
+dp_status dp_model_predict(const dp_model *m, size_t n, const float *x, float *out, dp_error *err)
+{
+    if (!m) return dp_fail(err, DP_EUSAGE, "dp_model_predict: model is NULL");
+    if (n == 0) return DP_OK;
+    if (!x || !out) return dp_fail(err, DP_EUSAGE, "dp_model_predict: x or out is NULL");
+    const dp_spec *spec = &m->spec;
+    const int L = spec->n_sizes - 1;
+    const size_t in = (size_t)spec->sizes[0], outs = (size_t)spec->sizes[L];
+    const size_t rows = predict_rows(spec, n);
+    dp_workspace ws;
+    dp_status st = dp_workspace_init_forward(&ws, spec, rows, err);
+    if (st != DP_OK) return st;
+    float *own_in = ws.act[0], *own_out = ws.act[L];
+    for (size_t r = 0; r < n; r += rows) {
+        size_t k = n - r < rows ? n - r : rows;
+        ws.act[0] = (float *)(x + r * in);
+        ws.act[L] = out + r * outs;
+        dp_model_forward(spec, &m->layout, m->params, &ws, k);
+    }
+    ws.act[0] = own_in;
+    ws.act[L] = own_out;
+    dp_workspace_free(&ws);
+    return DP_OK;
 }

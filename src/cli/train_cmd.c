@@ -213,7 +213,8 @@ static void say_start(const train_run *r, const cli_data *data)
 static int finish(const train_run *r, const train_output *out, const dp_model *model,
                   dp_status st, const dp_error *err)
 {
-    if (st != DP_OK) return cli_fail(err);
+    /* DP_ESTOPPED: our g_stop ended the run, for a signal or a failed log write below. */
+    if (st != DP_OK && st != DP_ESTOPPED) return cli_fail(err);
     if (out->failed) return cli_fail(&out->err);
     if (g_signal) {
         fprintf(stderr, "dpmlp: stopped by signal %d after the current step; %s\n",
@@ -222,6 +223,7 @@ static int finish(const train_run *r, const train_output *out, const dp_model *m
                                          : "no checkpoint (--checkpoint not set); no model saved");
         return 128 + g_signal;
     }
+    if (st == DP_ESTOPPED) return cli_fail(err); /* g_stop set by no one we know: say so */
     const char *save = r->out.save;
     dp_error serr;
     if (save && dp_model_save(model, save, &serr) != DP_OK) return cli_fail(&serr);

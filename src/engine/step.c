@@ -77,7 +77,7 @@ static void allreduce_step(train_ctx *c)
         loss_stop[0] = NAN;
     }
     c->global_loss = loss_stop[0];
-    if (loss_stop[1] > 0.0) c->stop_now = 1;
+    if (loss_stop[1] > 0.0) c->stop_now = c->stopped = 1;
     c->allreduce_s += dp_now() - t0;
 }
 

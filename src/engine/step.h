@@ -40,6 +40,7 @@ typedef struct train_ctx {
     long imbalance_steps;
     dp_ckpt_writer *writer;     /* checkpoints in the background; NULL without a hook */
     int stop_now;
+    int stopped;                /* stop_now came from hooks->stop: dp_train says DP_ESTOPPED */
     int faulted;
     dp_error fault;
 } train_ctx;

@@ -75,6 +75,7 @@ static void step_bookkeeping(train_ctx *c, int epoch, long step)
     if ((c->R == 1 && h && h->stop && *h->stop) ||
         (c->cfg->max_steps > 0 && c->global_step >= c->cfg->max_steps))
         c->stop_now = 1;
+    if (c->R == 1 && h && h->stop && *h->stop) c->stopped = 1;
     /* With several ranks a failed write is seen at the epoch's end (the next submit), where
      * all ranks agree to stop: one rank leaving mid-epoch would strand the others. */
     if (c->R == 1 && dp_ckpt_writer_failed(c->writer) && !c->faulted) {
@@ -458,6 +459,10 @@ static dp_status run_team(train_ctx *c, dp_error *err)
         st = werr.code;
         if (err) *err = werr;
     }
+    /* A stop request is not a failure, but the caller must know the run did not finish. */
+    if (st == DP_OK && c->stopped)
+        st = dp_fail(err, DP_ESTOPPED, "training stopped on request after step %ld",
+                     c->global_step);
     if (topo) {
         dp_plan_free(&plan);
         dp_topo_close(topo);
