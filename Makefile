@@ -211,3 +211,89 @@ $(MPI_STAMP):
 	@mkdir -p $(dir $@)
 	@rm -f $(BUILD)/obj/.flavour-*
 	@touch $@
+
+# --- Shared library, pkg-config, man pages (make install) ---
+# build/libdpmlp.so.MAJOR.MINOR (soname libdpmlp.so.MAJOR), its version from the header's
+# DPMLP_VERSION_* lines. The library's objects are compiled -fPIC once and serve the .a as
+# well (-fno-semantic-interposition keeps the code the same as -fPIE's: direct calls inside
+# the library; PIC_CFLAGS= turns it off to compare). Only the functions declared in
+# include/dpmlp.h are exported: a version script made from the preprocessed header.
+dp_version_part = $(shell sed -n 's/^\#define DPMLP_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/dpmlp.h)
+DP_MAJOR    := $(call dp_version_part,MAJOR)
+DP_MINOR    := $(call dp_version_part,MINOR)
+DP_PATCH    := $(call dp_version_part,PATCH)
+DP_VERSION  := $(DP_MAJOR).$(DP_MINOR).$(DP_PATCH)
+SONAME      := libdpmlp.so.$(DP_MAJOR)
+SHLIB_FILE  := libdpmlp.so.$(DP_MAJOR).$(DP_MINOR)
+SHLIB       := $(BUILD)/$(SHLIB_FILE)
+PIC_CFLAGS  ?= -fPIC -fno-semantic-interposition
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+$(LIB_OBJ): CFLAGS += $(PIC_CFLAGS)
+# Objects compiled with other PIC flags (or before they existed) are rebuilt, as for MPI=.
+PIC_STAMP := $(BUILD)/obj/.pic-$(if $(PIC_CFLAGS),on,off)
+$(LIB_OBJ): $(PIC_STAMP)
+$(PIC_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/obj/.pic-*
+	@touch $@
+
+all: $(SHLIB) $(BUILD)/libdpmlp.so
+lib: $(SHLIB) $(BUILD)/libdpmlp.a
+
+# Every dp_name( of the header with its comments stripped, less types of function pointers.
+$(BUILD)/libdpmlp.map: include/dpmlp.h
+	@mkdir -p $(dir $@)
+	{ echo '{'; echo '  global:'; \
+	  $(CC) -E -P $< | grep -oE '\bdp_[a-z0-9_]+ *\([^*]' | sed -E 's/ *\(.*//; s/.*/    &;/' | sort -u; \
+	  echo '  local: *;'; echo '};'; } > $@.tmp && mv $@.tmp $@
+
+# A sanitized build's library leaves the sanitizer runtime to the executable.
+$(SHLIB): $(LIB_OBJ) $(BUILD)/libdpmlp.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script,$(BUILD)/libdpmlp.map \
+	    $(if $(SAN),,-Wl,--no-undefined) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+$(BUILD)/libdpmlp.so: $(SHLIB)
+	ln -sf $(SHLIB_FILE) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+# dpmlp.pc for the install prefix (made at install time: PREFIX may differ from the build's).
+$(BUILD)/dpmlp.pc: scripts/dpmlp.pc.in include/dpmlp.h FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(DP_VERSION)|' $< > $@.tmp && mv $@.tmp $@
+FORCE:
+
+# dpmlp.1 from the binary's own --help texts (help2man; scripts/man/help-all.sh joins the
+# commands' texts) plus scripts/man/dpmlp.h2m for formats, exit codes and environment;
+# libdpmlp.3 is written by hand.
+MAN_PAGES := $(BUILD)/man/dpmlp.1 $(BUILD)/man/libdpmlp.3
+man: $(MAN_PAGES)
+$(BUILD)/man/dpmlp.1: $(BUILD)/dpmlp scripts/man/help-all.sh scripts/man/dpmlp.h2m
+	@mkdir -p $(dir $@)
+	cp scripts/man/help-all.sh $(BUILD)/man/dpmlp
+	DPMLP_BIN=$(BUILD)/dpmlp help2man --no-info --no-discard-stderr --section=1 \
+	    --name="data-parallel multilayer perceptron trainer" --version-string=$(DP_VERSION) \
+	    --include=scripts/man/dpmlp.h2m --output=$@.tmp $(BUILD)/man/dpmlp && mv $@.tmp $@
+$(BUILD)/man/libdpmlp.3: scripts/man/libdpmlp.3
+	@mkdir -p $(dir $@)
+	sed 's/@VERSION@/$(DP_VERSION)/' $< > $@
+
+install: install-lib
+install-lib: $(SHLIB) $(BUILD)/libdpmlp.so $(BUILD)/dpmlp.pc $(MAN_PAGES)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/$(SHLIB_FILE)
+	ln -sf $(SHLIB_FILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdpmlp.so
+	install -m 644 $(BUILD)/dpmlp.pc $(DESTDIR)$(LIBDIR)/pkgconfig/dpmlp.pc
+	install -m 644 $(BUILD)/man/dpmlp.1 $(DESTDIR)$(MANDIR)/man1/dpmlp.1
+	install -m 644 $(BUILD)/man/libdpmlp.3 $(DESTDIR)$(MANDIR)/man3/libdpmlp.3
+
+uninstall: uninstall-lib
+uninstall-lib:
+	rm -f $(DESTDIR)$(LIBDIR)/$(SHLIB_FILE) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/libdpmlp.so $(DESTDIR)$(LIBDIR)/pkgconfig/dpmlp.pc \
+	      $(DESTDIR)$(MANDIR)/man1/dpmlp.1 $(DESTDIR)$(MANDIR)/man3/libdpmlp.3
+
+.PHONY: man install-lib uninstall-lib FORCE

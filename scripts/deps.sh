@@ -15,6 +15,8 @@ packages=(
     gnuplot-nox                     # scripts/scaling.sh and scripts/plot-log.sh draw PNGs
     libopenmpi-dev openmpi-bin      # make MPI=1 and the MPI tests (mpirun on this machine)
     libclang-rt-14-dev              # libFuzzer and sanitizer runtimes for clang (make fuzz)
+    help2man man-db groff-base      # dpmlp(1) from the --help texts; man -l renders the pages
+    libudev-dev                     # hwloc.pc's Libs.private: pkg-config --static --libs dpmlp
 )
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch libopenblas0 time)
 
