@@ -41,7 +41,7 @@ static const char TRAIN_HELP[] =
     "  --seed S            init and shuffles; same seed and threads -> same bytes [1]\n"
     "parallelism\n"
     "  --threads T         workers [OMP_NUM_THREADS, else allowed physical cores, capped by a\n"
-    "                      cgroup CPU quota]\n"
+    "                      cgroup CPU quota and SLURM_CPUS_PER_TASK]\n"
     "  --bind P            compact|spread|none                   [compact]\n"
     "  --reduce R          segmented|serial|tree                 [segmented]\n"
     "  --team K            pthreads|openmp (OpenMP: set OMP_WAIT_POLICY=passive when\n"

@@ -549,6 +549,7 @@ START_TEST(test_default_threads)
     char *d = tmpdir_new(); /* an empty fake cgroup root: no quota */
     dp_testhook_set_cgroup_root(d);
     saved_env so = env_set("OMP_NUM_THREADS", NULL);
+    saved_env ss = env_set("SLURM_CPUS_PER_TASK", NULL); /* as outside a Slurm job */
     dp_topo *t = syn(BIG);
     char why[256];
 
@@ -590,6 +591,54 @@ START_TEST(test_default_threads)
     dp_topo_close(t);
 
     dp_testhook_set_cgroup_root(NULL);
+    env_restore(&ss);
+    env_restore(&so);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* SLURM_CPUS_PER_TASK caps the default below the allowed cores and the quota, says so, never
+ * raises it, is ignored (and said) when malformed, and yields to OMP_NUM_THREADS. */
+START_TEST(test_default_threads_slurm)
+{
+    char *d = tmpdir_new();
+    dp_testhook_set_cgroup_root(d);
+    saved_env so = env_set("OMP_NUM_THREADS", NULL);
+    saved_env ss = env_set("SLURM_CPUS_PER_TASK", "4");
+    dp_topo *t = syn(BIG);
+    char why[256];
+    ck_assert_int_eq(dp_topo_default_threads(t, why, sizeof why), 4);
+    ck_assert_str_eq(why, "32 physical cores allowed (hwloc allowed cpuset); capped to 4 by "
+                          "SLURM_CPUS_PER_TASK");
+    env_put("SLURM_CPUS_PER_TASK", "64");
+    ck_assert_int_eq(dp_topo_default_threads(t, why, sizeof why), 32);
+    ck_assert_str_eq(why, "32 physical cores allowed (hwloc allowed cpuset); "
+                          "SLURM_CPUS_PER_TASK=64 allows as many");
+    static const char *const bad[] = {"0", "-1", "four", "4,2", "4x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        env_put("SLURM_CPUS_PER_TASK", bad[i]);
+        ck_assert_int_eq(dp_topo_default_threads(t, why, sizeof why), 32);
+        ck_assert_msg(strstr(why, "ignored (not a positive integer)"), "%s: %s", bad[i], why);
+    }
+    env_put("SLURM_CPUS_PER_TASK", "");
+    ck_assert_int_eq(dp_topo_default_threads(t, why, sizeof why), 32);
+    ck_assert_msg(!strstr(why, "SLURM"), "empty counts as unset: %s", why);
+    /* The smaller of the cgroup quota (6) and Slurm's count (3) wins, each said. */
+    write_file(d, "cpu.max", "600000 100000\n");
+    env_put("SLURM_CPUS_PER_TASK", "3");
+    ck_assert_int_eq(dp_topo_default_threads(t, why, sizeof why), 3);
+    ck_assert_msg(strstr(why, "capped to 6 by cgroup") && strstr(why, "capped to 3 by SLURM"),
+                  "%s", why);
+    env_put("SLURM_CPUS_PER_TASK", "8");
+    ck_assert_int_eq(dp_topo_default_threads(t, why, sizeof why), 6);
+    /* An explicit OMP_NUM_THREADS is the user's choice: Slurm's count does not cap it. */
+    env_put("OMP_NUM_THREADS", "12");
+    ck_assert_int_eq(dp_topo_default_threads(t, why, sizeof why), 12);
+    ck_assert_str_eq(why, "OMP_NUM_THREADS=12");
+    dp_topo_close(t);
+    dp_testhook_set_cgroup_root(NULL);
+    env_restore(&ss);
     env_restore(&so);
     rm_rf(d);
     free(d);
@@ -728,6 +777,7 @@ static Suite *topo_suite(void)
     tcase_add_test(cg, test_cgroup_v2);
     tcase_add_test(cg, test_cgroup_v1);
     tcase_add_test(cg, test_default_threads);
+    tcase_add_test(cg, test_default_threads_slurm);
     suite_add_tcase(s, cg);
     TCase *real = tcase_create("this machine");
     tcase_add_test(real, test_real_bind);
