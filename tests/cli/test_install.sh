@@ -90,6 +90,21 @@ pred=$(LD_LIBRARY_PATH=$lib "$dest/usr/bin/dpmlp" predict --model "$tmp/shared.m
        --input "$tmp/xor.csv" 2>/dev/null | paste -sd' ')
 check "installed dpmlp predict on the client's model: 0 1 1 0 (got '$pred')" [ "$pred" = "0 1 1 0" ]
 
+# The README's "Use it from C" program and build lines, as written there.
+awk '/^## Use it from C/ { on = 1 } on && /^```c$/ { c = 1; next } c && /^```$/ { exit } c' \
+    README.md >"$tmp/xor.c"
+check "README's Use it from C holds a C program" grep -q 'dp_model_predict' "$tmp/xor.c"
+(cd "$tmp" && "$CC" -o xor xor.c $(pkg-config --cflags --libs dpmlp) &&
+    LD_LIBRARY_PATH=$lib ./xor >xor.out &&
+    "$CC" -o xor_static xor.c $(pkg-config --cflags --static --libs dpmlp | sed 's/-ldpmlp/-l:libdpmlp.a/') &&
+    ./xor_static >xor_static.out) 2>"$tmp/readme.err"
+check "README's program builds and runs, shared and static" [ $? -eq 0 ] || cat "$tmp/readme.err"
+check "... and prints XOR" bash -c "[ \"\$(awk '{ print \$NF }' '$tmp/xor.out' | paste -sd' ')\" = '0 1 1 0' ] &&
+                                   cmp -s '$tmp/xor.out' '$tmp/xor_static.out'"
+pred=$(LD_LIBRARY_PATH=$lib "$dest/usr/bin/dpmlp" predict --model "$tmp/xor.model" \
+       --input data/xor.csv 2>/dev/null | paste -sd' ')
+check "dpmlp predict --model xor.model --input data/xor.csv: 0 1 1 0 (got '$pred')" [ "$pred" = "0 1 1 0" ]
+
 # ---- uninstall ----
 make -s uninstall PREFIX=/usr DESTDIR="$dest" BUILD="$BUILD" >"$tmp/uninstall.out" 2>&1
 check "make uninstall exits 0" [ $? -eq 0 ]
