@@ -39,6 +39,7 @@ typedef struct train_ctx {
     double imbalance_sum;
     long imbalance_steps;
     dp_ckpt_writer *writer;     /* checkpoints in the background; NULL without a hook */
+    uint64_t drop_key;          /* dropout: dp_dropout_key of the epoch (worker 0 sets it) */
     int stop_now;
     int faulted;
     dp_error fault;
@@ -48,9 +49,17 @@ typedef struct train_ctx {
  * its block(s). Returns how many blocks the reduction must sum. */
 int step_compute(train_ctx *c, int t, size_t b0, size_t nb);
 
+/* A run stops (exit 70, the update not applied) when a step's mean loss exceeds
+ * DP_DIVERGE_FACTOR times the best smoothed mean loss so far (that best taken no lower than
+ * DP_DIVERGE_FLOOR times the run's first step loss). Counted from the start of this process:
+ * a resumed run starts the count again. */
+#define DP_DIVERGE_FACTOR 1e3
+#define DP_DIVERGE_FLOOR 1e-3
+
 /* After the barrier that ends step_compute: reduce, and update when the global loss is
- * finite (step_no is the 1-based optimizer step, for Adam's bias corrections). Returns the
- * step's global loss sum; every worker of every rank returns the same value. */
+ * finite and has not diverged (slot diverged set; step_no is the 1-based optimizer step, for
+ * Adam's bias corrections). Returns the step's global loss sum; every worker of every rank
+ * returns the same value and verdict. */
 double step_reduce_update(dp_team *team, train_ctx *c, int t, int n_blocks, size_t nb,
                           long step_no);
 

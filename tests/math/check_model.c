@@ -174,7 +174,7 @@ START_TEST(test_loss_values)
     /* Uniform softmax over 4 classes: loss log 4, gradient p - onehot. */
     float y[4] = {0, 0, 0, 0}, dz[4];
     int32_t label = 2;
-    dp_output_activate(DP_LOSS_XENT, y, 1, 4);
+    dp_output_forward(DP_ACT_SOFTMAX, y, 1, 4);
     ck_assert_float_eq_tol(y[0], 0.25f, 1e-7f);
     double l = dp_loss_eval(DP_LOSS_XENT, y, 1, 4, &label, NULL, dz);
     ck_assert_double_eq_tol(l, log(4.0), 1e-6);
@@ -182,7 +182,7 @@ START_TEST(test_loss_values)
     ck_assert_float_eq_tol(dz[1], 0.25f, 1e-7f);
     /* Softmax of huge logits stays finite. */
     float big[3] = {1000.0f, -1000.0f, 0.0f};
-    dp_output_activate(DP_LOSS_XENT, big, 1, 3);
+    dp_output_forward(DP_ACT_SOFTMAX, big, 1, 3);
     ck_assert(isfinite(big[0]) && big[0] > 0.999f);
     label = 1;
     ck_assert(isfinite(dp_loss_eval(DP_LOSS_XENT, big, 1, 3, &label, NULL, NULL)));
@@ -194,7 +194,7 @@ START_TEST(test_loss_values)
     /* BCE with one output: p = 0.5 costs log 2; accuracy counts p > 0.5 as class 1. */
     float p[2] = {0.0f, 4.0f};
     int32_t labels[2] = {1, 1};
-    dp_output_activate(DP_LOSS_BCE, p, 2, 1);
+    dp_output_forward(DP_ACT_SIGMOID, p, 2, 1);
     ck_assert_float_eq_tol(p[0], 0.5f, 1e-7f);
     double bce = dp_loss_eval(DP_LOSS_BCE, p, 1, 1, labels, NULL, NULL);
     ck_assert_double_eq_tol(bce, log(2.0), 1e-6);
