@@ -148,21 +148,21 @@ static void update_rank(dp_team *team, train_ctx *c, int t, const dp_optim_step 
     }
 }
 
-/* Divergence that is not (yet) NaN: the step's mean loss against the best of its smoothed
- * mean (EMA, 1/10 per step) so far, that best counted no lower than DP_DIVERGE_FLOOR of the
- * first step's loss (a perfect fit's 0 must not make every later loss a divergence). */
-static int step_diverged(worker_slot *s, double mean)
+void step_note_epoch_loss(train_ctx *c, double mean)
 {
-    if (s->div_steps++ == 0) {
-        s->div_first = s->div_ema = s->div_best = mean;
-        return 0;
-    }
-    double floor = DP_DIVERGE_FLOOR * s->div_first;
-    double best = s->div_best > floor ? s->div_best : floor;
-    if (mean > DP_DIVERGE_FACTOR * best) return s->diverged = 1;
-    s->div_ema = 0.9 * s->div_ema + 0.1 * mean;
-    if (s->div_ema < s->div_best) s->div_best = s->div_ema;
-    return 0;
+    if (!isfinite(mean)) return;
+    if (c->div_epochs++ == 0) c->div_first = c->div_best = mean;
+    if (mean < c->div_best) c->div_best = mean;
+}
+
+/* Divergence that is not (yet) NaN (step.h): every worker reads the same bound (set between
+ * barriers) and the same loss, so all reach the same verdict without another barrier. */
+static int step_diverged(const train_ctx *c, worker_slot *s, double mean)
+{
+    if (c->div_epochs == 0) return 0;
+    double floor = DP_DIVERGE_FLOOR * c->div_first;
+    double best = c->div_best > floor ? c->div_best : floor;
+    return s->diverged = mean > DP_DIVERGE_FACTOR * best;
 }
 
 double step_reduce_update(dp_team *team, train_ctx *c, int t, int n_blocks, size_t nb,
@@ -180,7 +180,7 @@ double step_reduce_update(dp_team *team, train_ctx *c, int t, int n_blocks, size
     for (int u = 0; u < c->tc.T; u++) loss += c->tc.slot[u].step_loss;
     if (c->R > 1) loss = reduce_ranks(team, c, t, n_blocks, lo, hi);
     if (!isfinite(loss)) return loss;
-    if (step_diverged(s, loss / (double)nb)) return loss;
+    if (step_diverged(c, s, loss / (double)nb)) return loss;
     float scale = 1.0f / (float)nb;
     dp_optim_step os;
     dp_optim_prepare(&os, c->cfg, step_no);

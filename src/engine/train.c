@@ -239,6 +239,7 @@ static void epoch_end(train_ctx *c, int epoch, const epoch_acc *a, double second
         c->faulted = c->stop_now = 1;
     }
     epoch_report(c, epoch, a, loss, seconds, partial);
+    if (a->samples) step_note_epoch_loss(c, loss / (double)a->samples);
     /* Checkpoints: every `every` epochs, when a stop ends the run inside an epoch, and after
      * the last epoch (so a longer --epochs can continue from it). */
     int every = c->hooks && c->hooks->checkpoint_every > 0 ? c->hooks->checkpoint_every : 1;

@@ -27,11 +27,7 @@ typedef struct worker_slot {
     double fwd, bwd, red, upd;
     size_t n_bad;          /* values its last update left non-finite (dp_optim_apply) */
     size_t kept_lo, kept_hi; /* the range whose pre-update values it kept (step.c) */
-    /* The divergence check (step.c): every worker sees the same step losses, so each keeps
-     * its own copy of the smoothed best and all reach the same verdict without a barrier. */
-    double div_first, div_ema, div_best;
-    long div_steps;
-    int diverged;
+    int diverged;          /* the step's loss grew past the divergence bound (step.c) */
     int failed;            /* workspace allocation failed */
     char bind_msg[160];    /* binding refused: the reason */
     char cpus[96];         /* the PUs it may run on, read back after binding */
