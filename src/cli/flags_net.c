@@ -37,13 +37,13 @@ dp_status dp_flags_acts(const dp_opts *o, dp_spec *spec, dp_error *err)
     const char *v = dp_opts_get(o, "act");
     dp_status st = DP_OK;
     if (v && (st = list_for_hidden("act", v, L - 1, items, &n, err)) != DP_OK) return st;
-    for (int l = 0; l + 1 < L; l++) {
-        spec->act[l] = spec->hidden;
-        if (v && (st = dp_flag_choice("act", items[n == 1 ? 0 : l], dp_names(DP_NAMES_ACT),
-                                      &choice, err)) != DP_OK)
+    dp_act given[DP_MAX_SIZES];
+    for (int i = 0; v && i < n; i++) { /* every name checked, even without hidden layers */
+        if ((st = dp_flag_choice("act", items[i], dp_names(DP_NAMES_ACT), &choice, err)) != DP_OK)
             return st;
-        if (v) spec->act[l] = (dp_act)choice;
+        given[i] = (dp_act)choice;
     }
+    for (int l = 0; l + 1 < L; l++) spec->act[l] = v ? given[n == 1 ? 0 : l] : spec->hidden;
     if (v && L > 1) spec->hidden = spec->act[0];
     spec->act[L - 1] = dp_loss_default_out(spec->loss);
     if ((v = dp_opts_get(o, "out"))) {

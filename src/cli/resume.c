@@ -6,13 +6,17 @@
 
 #include "train_cmd.h"
 
-/* --act/--out/--leaky-slope given again: every layer's activation and the slope as stored. */
+/* --act/--out/--leaky-slope given again: every layer's activation as stored, and the slope
+ * where a leaky_relu layer uses it (an older checkpoint stores none). */
 static int same_acts(const dp_spec *a, const dp_spec *b)
 {
-    if (a->n_sizes != b->n_sizes || a->leaky_slope != b->leaky_slope) return 0;
-    for (int l = 0; l + 1 < a->n_sizes; l++)
+    if (a->n_sizes != b->n_sizes) return 0;
+    int leaky = 0;
+    for (int l = 0; l + 1 < a->n_sizes; l++) {
         if (dp_spec_layer_act(a, l) != dp_spec_layer_act(b, l)) return 0;
-    return 1;
+        leaky |= dp_spec_layer_act(a, l) == DP_ACT_LEAKY_RELU;
+    }
+    return !leaky || a->leaky_slope == b->leaky_slope;
 }
 
 /* A flag of the run's identity given again must say what the checkpoint says. */
