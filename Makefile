@@ -158,8 +158,8 @@ train: deps
 
 # The classic first example of backprop: a 2-2-1 sigmoid network learns XOR (MSE loss).
 xor: all
-	$(BUILD)/dpmlp train --train data/xor.csv --layers 2,2,1 --act sigmoid --loss mse \
-	    --optim sgd --lr 0.5 --epochs 4000 --batch 4 --seed 1 --threads 1 --quiet \
+	$(BUILD)/dpmlp train --train data/xor.csv --layers 2,2,1 --act sigmoid --out sigmoid \
+	    --loss mse --optim sgd --lr 2 --epochs 3000 --batch 4 --seed 1 --threads 1 --quiet \
 	    --save $(BUILD)/xor.model
 	@$(BUILD)/dpmlp predict --model $(BUILD)/xor.model --input data/xor.csv > $(BUILD)/xor.pred
 	@tail -n +2 data/xor.csv | cut -d, -f1,2 | paste -d' ' - $(BUILD)/xor.pred | \

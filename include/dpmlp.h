@@ -61,9 +61,16 @@ __attribute__((format(printf, 3, 4)))
 #endif
 dp_status dp_fail(dp_error *err, dp_status code, const char *fmt, ...);
 
-typedef enum dp_act { DP_ACT_RELU, DP_ACT_SIGMOID, DP_ACT_TANH, DP_ACT_LINEAR, DP_ACT_SOFTMAX } dp_act;
+/* Codes are stored in files: new values go at the end. gelu is the tanh approximation;
+ * leaky_relu's slope is dp_spec.leaky_slope. */
+typedef enum dp_act {
+    DP_ACT_RELU, DP_ACT_SIGMOID, DP_ACT_TANH, DP_ACT_LINEAR, DP_ACT_SOFTMAX, DP_ACT_LEAKY_RELU,
+    DP_ACT_GELU
+} dp_act;
 typedef enum dp_loss { DP_LOSS_XENT, DP_LOSS_BCE, DP_LOSS_MSE, DP_LOSS_MAE } dp_loss;
-typedef enum dp_optim_kind { DP_OPT_SGD, DP_OPT_MOMENTUM, DP_OPT_ADAM } dp_optim_kind;
+/* adam's weight decay is L2 (added to the gradient); adamw's is decoupled (w -= lr·wd·w beside
+ * the Adam step, Loshchilov & Hutter). */
+typedef enum dp_optim_kind { DP_OPT_SGD, DP_OPT_MOMENTUM, DP_OPT_ADAM, DP_OPT_ADAMW } dp_optim_kind;
 typedef enum dp_bind { DP_BIND_COMPACT, DP_BIND_SPREAD, DP_BIND_NONE } dp_bind;
 /* How the per-worker gradients are summed: segmented (each worker reduces and updates its own
  * slice; the default), serial (worker 0 sums everything), tree (pairwise, log2 T rounds). */
@@ -73,14 +80,25 @@ typedef enum dp_reduce { DP_REDUCE_SEGMENTED, DP_REDUCE_SERIAL, DP_REDUCE_TREE }
 #define DP_MAX_WIDTH 1048576  /* widest layer we accept from flags or files */
 #define DP_MAX_THREADS 4096   /* most workers per process we accept from flags or files */
 
-/* The model's meaning: sizes from input to output, hidden activation, loss (which fixes the
- * output activation: xent→softmax, bce→sigmoid, mse/mae→linear). */
+/* The model's meaning: sizes from input to output, the activation of every weight layer, the
+ * loss. Two ways to give the activations: n_act == 0 (older code and files): `hidden` for
+ * every hidden layer and the loss's default output (xent→softmax, bce→sigmoid,
+ * mse/mae→linear); n_act == n_sizes - 1: act[l] for weight layer l, the output layer last.
+ * Read them through dp_spec_layer_act, never the fields. Rules (dp_spec_validate): xent needs
+ * a softmax output and bce a sigmoid one (fused with the loss, numerically stable); mse and
+ * mae take softmax, sigmoid, tanh or linear; hidden layers take relu, leaky_relu, gelu, tanh,
+ * sigmoid or linear; leaky_slope (leaky_relu's slope for x < 0) is in [0, 1]. */
 typedef struct dp_spec {
     int n_sizes;
     int sizes[DP_MAX_SIZES];
     dp_act hidden;
     dp_loss loss;
+    int n_act;                      /* 0 or n_sizes - 1 */
+    dp_act act[DP_MAX_SIZES - 1];   /* per weight layer when n_act > 0 */
+    float leaky_slope;              /* the CLI's default: DP_LEAKY_SLOPE_DEFAULT */
 } dp_spec;
+
+#define DP_LEAKY_SLOPE_DEFAULT 0.01f
 
 typedef struct dp_train_config {
     dp_optim_kind optim;
@@ -98,6 +116,11 @@ typedef struct dp_train_config {
     int verify_ranks;           /* MPI: check every epoch that all ranks hold the same model */
     int resume_any_data;        /* resume even if the training data's fingerprint differs */
     int quiet;                  /* no progress output on stderr */
+    /* Inverted dropout on the outputs of hidden layer l (weight layer l, 0-based), training
+     * only: each unit is kept with probability 1 - dropout[l] and scaled by 1/(1 - dropout[l]).
+     * 0 = off; entries beyond the hidden layers must be 0. The mask is a pure function of (seed,
+     * epoch, the sample's position in the epoch's order, layer, unit): never of the thread. */
+    float dropout[DP_MAX_SIZES];
 } dp_train_config;
 
 /* Metrics of one pass over a dataset. accuracy is for classification, mae for regression. */
@@ -115,6 +138,13 @@ typedef struct dp_dataset dp_dataset;
 dp_status dp_spec_parse_layers(const char *text, dp_spec *spec, dp_error *err);
 dp_status dp_spec_validate(const dp_spec *spec, dp_error *err);
 int dp_spec_is_classification(const dp_spec *spec);
+/* The activation of weight layer `layer` (0..n_sizes-2, the output layer last), whichever way
+ * the spec gives them (see dp_spec). */
+dp_act dp_spec_layer_act(const dp_spec *spec, int layer);
+/* The output activation a loss gets when none is given: xent→softmax, bce→sigmoid, else linear. */
+dp_act dp_loss_default_out(dp_loss loss);
+/* Dropout rates of cfg for spec's hidden layers: each in [0, 1), none beyond the hidden layers. */
+dp_status dp_dropout_validate(const dp_spec *spec, const dp_train_config *cfg, dp_error *err);
 /* The one table of names: dp_names gives the NULL-terminated names of a kind's values in enum
  * order (the team's: 0 pthreads, 1 openmp); dp_name_lookup the value of a name, or -1;
  * dp_name_of the name of a value, or "?". */

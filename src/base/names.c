@@ -4,9 +4,10 @@
 
 #include "dpmlp.h"
 
-static const char *const ACT[] = {"relu", "sigmoid", "tanh", "linear", "softmax", NULL};
+static const char *const ACT[] = {"relu",    "sigmoid",    "tanh", "linear",
+                                   "softmax", "leaky_relu", "gelu", NULL};
 static const char *const LOSS[] = {"xent", "bce", "mse", "mae", NULL};
-static const char *const OPTIM[] = {"sgd", "momentum", "adam", NULL};
+static const char *const OPTIM[] = {"sgd", "momentum", "adam", "adamw", NULL};
 static const char *const BIND[] = {"compact", "spread", "none", NULL};
 static const char *const REDUCE[] = {"segmented", "serial", "tree", NULL};
 static const char *const TEAM[] = {"pthreads", "openmp", NULL};

@@ -21,7 +21,9 @@ const dp_opt_def DP_TRAIN_OPTS[] = {
     {"bind", V},     {"reduce", V},  {"team", V},         {"steps", V},
     {"deterministic", S}, {"log", P}, {"save", P},        {"checkpoint", P},
     {"checkpoint-every", V}, {"resume", P}, {"resume-any-data", S}, {"verify-ranks", S},
-    {"quiet", S}, {"help", S}, {NULL, 0}};
+    {"quiet", S}, {"help", S},
+    {"out", V}, {"leaky-slope", V}, {"dropout", V},
+    {NULL, 0}};
 const dp_opt_def DP_EVAL_OPTS[] = {{"model", P}, {"data", P}, {"test", P},
                                    {"threads", V}, {"help", S}, {NULL, 0}};
 const dp_opt_def DP_PREDICT_OPTS[] = {{"model", P}, {"data", P}, {"input", P}, {"threads", V},
@@ -142,14 +144,11 @@ dp_status dp_flags_spec(const dp_opts *o, dp_spec *spec, dp_error *err)
     int choice;
     spec->hidden = DP_ACT_RELU;
     spec->loss = DP_LOSS_XENT;
-    if ((v = dp_opts_get(o, "act"))) {
-        if ((st = dp_flag_choice("act", v, dp_names(DP_NAMES_ACT), &choice, err)) != DP_OK) return st;
-        spec->hidden = (dp_act)choice;
-    }
     if ((v = dp_opts_get(o, "loss"))) {
         if ((st = dp_flag_choice("loss", v, dp_names(DP_NAMES_LOSS), &choice, err)) != DP_OK) return st;
         spec->loss = (dp_loss)choice;
     }
+    if ((st = dp_flags_acts(o, spec, err)) != DP_OK) return st;
     return dp_spec_validate(spec, err);
 }
 
@@ -179,7 +178,8 @@ dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error
         cfg->optim = (dp_optim_kind)choice;
     }
     /* Each optimizer's usual step size unless --lr says otherwise. */
-    cfg->lr = cfg->optim == DP_OPT_ADAM ? 1e-3f : cfg->optim == DP_OPT_MOMENTUM ? 0.05f : 0.1f;
+    int adam_like = cfg->optim == DP_OPT_ADAM || cfg->optim == DP_OPT_ADAMW;
+    cfg->lr = adam_like ? 1e-3f : cfg->optim == DP_OPT_MOMENTUM ? 0.05f : 0.1f;
     long epochs = cfg->epochs, batch = cfg->batch, steps = 0;
     if ((st = float_flag(o, "lr", 0.0, 1, 1e6, &cfg->lr, err)) ||
         (st = float_flag(o, "momentum", 0.0, 0, 0.999999, &cfg->momentum, err)) ||

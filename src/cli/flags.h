@@ -46,6 +46,12 @@ dp_status dp_flag_choice(const char *flag, const char *s, const char *const *nam
 
 /* --layers/--act/--loss (defaults 784,256,128,10, relu, xent). */
 dp_status dp_flags_spec(const dp_opts *o, dp_spec *spec, dp_error *err);
+/* --act (one or a list per hidden layer), --out, --leaky-slope into spec->act/n_act (after
+ * --layers and --loss are in spec): every weight layer's activation, given or defaulted. */
+dp_status dp_flags_acts(const dp_opts *o, dp_spec *spec, dp_error *err);
+/* --dropout P (every hidden layer) or P1,P2,… (one per hidden layer) into cfg->dropout. */
+dp_status dp_flags_dropout(const dp_opts *o, const dp_spec *spec, dp_train_config *cfg,
+                           dp_error *err);
 /* Optimizer, schedule, parallelism flags on top of dp_train_config_defaults (threads and bind
  * are left to the caller, which knows the machine). */
 dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error *err);

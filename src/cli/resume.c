@@ -6,12 +6,26 @@
 
 #include "train_cmd.h"
 
+/* --act/--out/--leaky-slope given again: every layer's activation as stored, and the slope
+ * where a leaky_relu layer uses it (an older checkpoint stores none). */
+static int same_acts(const dp_spec *a, const dp_spec *b)
+{
+    if (a->n_sizes != b->n_sizes) return 0;
+    int leaky = 0;
+    for (int l = 0; l + 1 < a->n_sizes; l++) {
+        if (dp_spec_layer_act(a, l) != dp_spec_layer_act(b, l)) return 0;
+        leaky |= dp_spec_layer_act(a, l) == DP_ACT_LEAKY_RELU;
+    }
+    return !leaky || a->leaky_slope == b->leaky_slope;
+}
+
 /* A flag of the run's identity given again must say what the checkpoint says. */
 static int check_fixed(const char *cmd, const dp_opts *o, const dp_spec *flag_spec,
                        const dp_train_config *flag_cfg, const dp_spec *ck_spec,
                        const dp_train_config *cfg)
 {
-    static const char *const fixed[] = {"layers", "act", "loss", "optim", "batch", "seed", NULL};
+    static const char *const fixed[] = {"layers", "act", "loss", "optim", "batch", "seed",
+                                        "out", "leaky-slope", "dropout", NULL};
     for (int i = 0; fixed[i]; i++) {
         if (!dp_opts_get(o, fixed[i])) continue;
         int same = 1;
@@ -19,8 +33,11 @@ static int check_fixed(const char *cmd, const dp_opts *o, const dp_spec *flag_sp
             same = flag_spec->n_sizes == ck_spec->n_sizes &&
                    !memcmp(flag_spec->sizes, ck_spec->sizes,
                            (size_t)ck_spec->n_sizes * sizeof(int));
-        else if (!strcmp(fixed[i], "act"))
-            same = flag_spec->hidden == ck_spec->hidden;
+        else if (!strcmp(fixed[i], "act") || !strcmp(fixed[i], "out") ||
+                 !strcmp(fixed[i], "leaky-slope"))
+            same = same_acts(flag_spec, ck_spec);
+        else if (!strcmp(fixed[i], "dropout"))
+            same = !memcmp(flag_cfg->dropout, cfg->dropout, sizeof cfg->dropout);
         else if (!strcmp(fixed[i], "loss"))
             same = flag_spec->loss == ck_spec->loss;
         else if (!strcmp(fixed[i], "optim"))

@@ -27,13 +27,21 @@ static const char TRAIN_HELP[] =
     "  --test FILE.csv     evaluated after every epoch\n"
     "model\n"
     "  --layers LIST       sizes from input to output            [784,256,128,10]\n"
-    "  --act A             hidden activation relu|sigmoid|tanh   [relu]\n"
-    "  --loss L            xent|bce|mse|mae (output: softmax|sigmoid|linear|linear) [xent]\n"
+    "  --act A[,A2,...]    hidden activations, one for all or one per hidden layer:\n"
+    "                      relu|leaky_relu|gelu|tanh|sigmoid|linear  [relu]\n"
+    "  --leaky-slope X     leaky_relu's slope for x < 0, in [0, 1]   [0.01]\n"
+    "  --loss L            xent|bce|mse|mae                          [xent]\n"
+    "  --out A             output activation softmax|sigmoid|tanh|linear\n"
+    "                      [xent softmax, bce sigmoid, mse/mae linear]; xent needs softmax,\n"
+    "                      bce needs sigmoid, mse/mae take any of the four\n"
+    "  --dropout P[,P2,...] inverted dropout on hidden outputs while training (off in eval\n"
+    "                      and predict), one rate for all or one per hidden layer  [0]\n"
     "optimizer\n"
-    "  --optim O           sgd|momentum|adam                     [adam]\n"
-    "  --lr X              learning rate          [adam 0.001, momentum 0.05, sgd 0.1]\n"
+    "  --optim O           sgd|momentum|adam|adamw                [adam]\n"
+    "  --lr X              learning rate   [adam/adamw 0.001, momentum 0.05, sgd 0.1]\n"
     "  --momentum X        momentum coefficient                  [0.9]\n"
-    "  --weight-decay X    L2 penalty added to the gradient      [0]\n"
+    "  --weight-decay X    L2 penalty added to the gradient; adamw: decoupled decay\n"
+    "                      w -= lr*X*w beside the Adam step         [0]\n"
     "  --beta1 X --beta2 X Adam moments                          [0.9, 0.999]\n"
     "  --epochs N          passes over the training set          [10]\n"
     "  --batch B           global batch, all workers together    [128]\n"
@@ -62,8 +70,8 @@ static const char TRAIN_HELP[] =
     "  --save FILE         the trained model (written atomically at the end)\n"
     "  --quiet             no progress or start-up lines on stderr\n"
     "\n"
-    "exit codes: 0 ok, 64 usage, 65 bad data, 66 missing input, 70 internal or non-finite\n"
-    "loss, 71 a worker thread could not start, 74 write failed, 75 the checkpoint is locked by\n"
+    "exit codes: 0 ok, 64 usage, 65 bad data, 66 missing input, 70 internal, non-finite\n"
+    "loss or weights, or a loss 1000x over its best (diverging; nothing saved), 71 a worker thread could not start, 74 write failed, 75 the checkpoint is locked by\n"
     "another run, 129 SIGHUP, 130 SIGINT, 143 SIGTERM (after the current step and checkpoint)\n";
 
 /* ---- signals: the first asks training to stop after the current step, a second exits. ----
@@ -174,7 +182,8 @@ static int read_flags(const char *cmd, train_run *r)
     dp_error err;
     int rc;
     if ((rc = cli_check(cmd, dp_flags_spec(&r->o, &r->spec, &err), &err)) ||
-        (rc = cli_check(cmd, dp_flags_train_config(&r->o, &r->cfg, &err), &err)))
+        (rc = cli_check(cmd, dp_flags_train_config(&r->o, &r->cfg, &err), &err)) ||
+        (rc = cli_check(cmd, dp_flags_dropout(&r->o, &r->spec, &r->cfg, &err), &err)))
         return rc;
     /* Only rank 0 talks and writes; the other ranks compute. */
     if (r->rank != 0) r->cfg.quiet = 1;

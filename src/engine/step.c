@@ -148,6 +148,23 @@ static void update_rank(dp_team *team, train_ctx *c, int t, const dp_optim_step 
     }
 }
 
+void step_note_epoch_loss(train_ctx *c, double mean)
+{
+    if (!isfinite(mean)) return;
+    if (c->div_epochs++ == 0) c->div_first = c->div_best = mean;
+    if (mean < c->div_best) c->div_best = mean;
+}
+
+/* Divergence that is not (yet) NaN (step.h): every worker reads the same bound (set between
+ * barriers) and the same loss, so all reach the same verdict without another barrier. */
+static int step_diverged(const train_ctx *c, worker_slot *s, double mean)
+{
+    if (c->div_epochs == 0) return 0;
+    double floor = DP_DIVERGE_FLOOR * c->div_first;
+    double best = c->div_best > floor ? c->div_best : floor;
+    return s->diverged = mean > DP_DIVERGE_FACTOR * best;
+}
+
 double step_reduce_update(dp_team *team, train_ctx *c, int t, int n_blocks, size_t nb,
                           long step_no)
 {
@@ -163,6 +180,7 @@ double step_reduce_update(dp_team *team, train_ctx *c, int t, int n_blocks, size
     for (int u = 0; u < c->tc.T; u++) loss += c->tc.slot[u].step_loss;
     if (c->R > 1) loss = reduce_ranks(team, c, t, n_blocks, lo, hi);
     if (!isfinite(loss)) return loss;
+    if (step_diverged(c, s, loss / (double)nb)) return loss;
     float scale = 1.0f / (float)nb;
     dp_optim_step os;
     dp_optim_prepare(&os, c->cfg, step_no);
@@ -198,7 +216,10 @@ static double compute_rows(train_ctx *c, int t, size_t b0, size_t lo, size_t hi,
     DP_ASSERT(hi - lo <= ws->max_rows);
     double t0 = dp_now();
     dp_load_rows(c->train, ws, c->perm + b0 + lo, hi - lo);
-    dp_model_forward(c->tc.spec, c->tc.lay, c->tc.params, ws, hi - lo);
+    /* Row i's mask is keyed by its position b0 + lo + i in the epoch: never by the worker. */
+    dp_dropout d = {c->tc.dropout, c->drop_key, b0 + lo};
+    dp_model_forward_train(c->tc.spec, c->tc.lay, c->tc.params, ws, hi - lo,
+                           c->tc.dropout ? &d : NULL);
     double t1 = dp_now();
     double loss = dp_model_backward(c->tc.spec, c->tc.lay, c->tc.params, ws, hi - lo, g, 0);
     s->fwd += t1 - t0;

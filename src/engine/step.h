@@ -39,6 +39,9 @@ typedef struct train_ctx {
     double imbalance_sum;
     long imbalance_steps;
     dp_ckpt_writer *writer;     /* checkpoints in the background; NULL without a hook */
+    uint64_t drop_key;          /* dropout: dp_dropout_key of the epoch (worker 0 sets it) */
+    double div_first, div_best; /* divergence bound: first and best epoch mean train loss */
+    int div_epochs;             /* epochs that set them (worker 0 writes, between barriers) */
     int stop_now;
     int stopped;                /* stop_now came from hooks->stop: dp_train says DP_ESTOPPED */
     int faulted;
@@ -49,9 +52,23 @@ typedef struct train_ctx {
  * its block(s). Returns how many blocks the reduction must sum. */
 int step_compute(train_ctx *c, int t, size_t b0, size_t nb);
 
+/* A run stops (exit 70, the update not applied) when a step's mean loss exceeds
+ * DP_DIVERGE_FACTOR times the best epoch mean train loss so far, that best counted no lower
+ * than DP_DIVERGE_FLOOR times the first epoch's (a perfect fit's 0 must not make every later
+ * loss a divergence). Epochs, not steps, set the bound, so an outlier batch cannot trip it: a
+ * batch's loss sum is at most its epoch's, so its mean is at most steps-per-epoch times the
+ * epoch mean (< 1000 steps per epoch: only real growth trips). Counted in this process: a
+ * resumed run has no bound until its first epoch ends; the first epoch of a run has none. */
+#define DP_DIVERGE_FACTOR 1e3
+#define DP_DIVERGE_FLOOR 1e-3
+
+/* Worker 0 after an epoch (the team waiting): its mean train loss updates the bound. */
+void step_note_epoch_loss(train_ctx *c, double mean);
+
 /* After the barrier that ends step_compute: reduce, and update when the global loss is
- * finite (step_no is the 1-based optimizer step, for Adam's bias corrections). Returns the
- * step's global loss sum; every worker of every rank returns the same value. */
+ * finite and has not diverged (slot diverged set; step_no is the 1-based optimizer step, for
+ * Adam's bias corrections). Returns the step's global loss sum; every worker of every rank
+ * returns the same value and verdict. */
 double step_reduce_update(dp_team *team, train_ctx *c, int t, int n_blocks, size_t nb,
                           long step_no);
 

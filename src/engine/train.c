@@ -93,6 +93,11 @@ static void fault_at(train_ctx *c, int epoch, long step, size_t bad)
                 "epoch %d step %ld: the update made %zu parameters non-finite (--lr %g too "
                 "high?); the model keeps the weights before it", epoch, step + 1, bad,
                 (double)c->cfg->lr);
+    else if (c->tc.slot[0].diverged)
+        dp_fail(&c->fault, DP_EINTERNAL,
+                "epoch %d step %ld: the loss grew more than %g-fold over its best (diverging: "
+                "--lr %g too high?); the update is not applied", epoch, step + 1,
+                DP_DIVERGE_FACTOR, (double)c->cfg->lr);
     else
         dp_fail(&c->fault, DP_EINTERNAL,
                 "non-finite loss at epoch %d, step %ld: the learning rate (--lr %g) is probably "
@@ -117,7 +122,7 @@ static void run_steps(dp_team *team, train_ctx *c, int t, int epoch, epoch_acc *
         /* Each worker counts steps itself: worker 0 bumps c->global_step while others may
          * still be updating their slices with this step's Adam bias corrections. */
         double loss = step_reduce_update(team, c, t, n_blocks, nb, ++*my_step);
-        if (!isfinite(loss)) {
+        if (!isfinite(loss) || s->diverged) {
             if (t == 0) fault_at(c, epoch, step, 0);
             dp_team_barrier(team);
             break;
@@ -212,6 +217,7 @@ static void epoch_begin(train_ctx *c, int epoch, int resumed)
         dp_rng_seed(&rng, c->cfg->seed, (uint64_t)epoch);
         dp_rng_permutation(&rng, c->perm, d->n);
     }
+    c->drop_key = dp_dropout_key(c->cfg->seed, epoch);
     c->imbalance_sum = 0.0;
     c->imbalance_steps = 0;
 }
@@ -234,6 +240,7 @@ static void epoch_end(train_ctx *c, int epoch, const epoch_acc *a, double second
         c->faulted = c->stop_now = 1;
     }
     epoch_report(c, epoch, a, loss, seconds, partial);
+    if (a->samples) step_note_epoch_loss(c, loss / (double)a->samples);
     /* Checkpoints: every `every` epochs, when a stop ends the run inside an epoch, and after
      * the last epoch (so a longer --epochs can continue from it). */
     int every = c->hooks && c->hooks->checkpoint_every > 0 ? c->hooks->checkpoint_every : 1;
@@ -475,6 +482,7 @@ dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset
                           const dp_train_state *resume, dp_error *err)
 {
     dp_status st = check_config(cfg, err);
+    if (st == DP_OK) st = dp_dropout_validate(&m->spec, cfg, err);
     if (st != DP_OK) return st;
     if (train->n == 0) return dp_fail(err, DP_EDATA, "%s: no training samples", train->source);
     if ((st = dp_data_check_fits(train, &m->spec, err)) != DP_OK) return st;
@@ -498,6 +506,7 @@ dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset
     c.hooks = hooks;
     c.resume = resume;
     c.fingerprint = fingerprint;
+    c.tc.dropout = dp_dropout_any(&m->spec, cfg->dropout) ? cfg->dropout : NULL;
     st = init_ctx(&c, m, cfg, hooks, resume, err);
     if (st == DP_OK) st = run_team(&c, err);
     free_ctx(&c);

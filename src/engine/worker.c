@@ -55,6 +55,8 @@ void dp_worker_setup(team_ctx *c, int t)
     dp_status st = c->forward_only
                        ? dp_workspace_init_forward(&c->ws[t], c->spec, c->shard_cap, &e)
                        : dp_workspace_init(&c->ws[t], c->spec, c->shard_cap, &e);
+    if (st == DP_OK && c->dropout && !c->forward_only)
+        st = dp_workspace_add_dropout(&c->ws[t], c->spec, c->dropout, &e);
     if (st != DP_OK) s->failed = 1;
     for (int k = t; k < c->n_blocks; k += c->T) {
         c->grad[k] = dp_calloc(c->lay->n_params * sizeof(float));

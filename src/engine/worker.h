@@ -27,6 +27,7 @@ typedef struct worker_slot {
     double fwd, bwd, red, upd;
     size_t n_bad;          /* values its last update left non-finite (dp_optim_apply) */
     size_t kept_lo, kept_hi; /* the range whose pre-update values it kept (step.c) */
+    int diverged;          /* the step's loss grew past the divergence bound (step.c) */
     int failed;            /* workspace allocation failed */
     char bind_msg[160];    /* binding refused: the reason */
     char cpus[96];         /* the PUs it may run on, read back after binding */
@@ -39,6 +40,7 @@ typedef struct team_ctx {
     int T;
     size_t shard_cap;      /* most rows a worker handles at once */
     int forward_only;      /* evaluation: workspaces without the backprop buffers */
+    const float *dropout;  /* training with dropout: the rates (dp_train_config); else NULL */
     dp_workspace *ws;      /* T workspaces */
     worker_slot *slot;     /* T */
     float **grad;          /* gradient blocks (n_blocks, each n_params) or NULL */

@@ -5,8 +5,13 @@
  *
  * Model file layout (all integers little-endian):
  *   magic "DPMLPMDL" (8 bytes) | u32 format version | u32 endianness marker 0x01020304
- *   | u32 n_sizes | u32 sizes[n_sizes] | u32 hidden act | u32 loss | u64 n_params
- *   | f32 params[n_params] (IEEE-754, little-endian) | u32 crc32 of every byte before it */
+ *   | u32 n_sizes | u32 sizes[n_sizes] | u32 hidden act | u32 loss
+ *   | (version 2 on:) u32 act[n_sizes - 1] (every weight layer's, the output's last)
+ *     | f32 leaky_slope
+ *   | u64 n_params | f32 params[n_params] (IEEE-754, little-endian)
+ *   | u32 crc32 of every byte before it
+ * Version 1 files still load: their hidden and loss give the per-layer activations (the
+ * loss's default output), leaky_slope 0 (no version 1 file has a leaky_relu). */
 #ifndef DP_CKPT_H
 #define DP_CKPT_H
 #include <stddef.h>
@@ -14,7 +19,8 @@
 
 #include "dpmlp.h"
 
-#define DP_MODEL_FORMAT_VERSION 1u
+#define DP_MODEL_FORMAT_VERSION 2u
+#define DP_MODEL_OLDEST_VERSION 1u
 
 dp_status dp_model_file_save(const char *path, const dp_spec *spec, const float *params,
                              size_t n_params, dp_error *err);
@@ -32,11 +38,14 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
  * | state: u32 epoch, u64 next_step, u64 global_step, u64 n_train, f64 epoch_loss,
  *   u64 epoch_samples, u64 epoch_steps, u64 n_params, u32 n_moments
  *   (version 2 on:) u64 data_fingerprint, u32 deterministic
+ *   (version 3 on:) u32 n_act, f32 leaky_slope, u32 act[DP_MAX_SIZES - 1] (the spec's per-layer
+ *   activations, dp_spec), f32 dropout[DP_MAX_SIZES - 2] (per hidden layer)
  * | f32 params[n_params] | f32 m1[n_params] if n_moments >= 1 | f32 m2[...] if n_moments == 2
  * | u32 perm[n_train] | u32 crc32 of every byte before it
  * The one description of these fields is the table in ckpt_file.c. Version 1 files still load
- * (data_fingerprint 0 = not recorded, deterministic 0). */
-#define DP_CKPT_FORMAT_VERSION 2u
+ * (data_fingerprint 0 = not recorded, deterministic 0), and version 2
+ * files (n_act 0: the spec's hidden and loss give the activations; no dropout). */
+#define DP_CKPT_FORMAT_VERSION 3u
 #define DP_CKPT_OLDEST_VERSION 1u
 
 /* Refuses (DP_EINTERNAL) a state the loader would reject; DP_EIO when the write fails. */

@@ -28,7 +28,7 @@
 
 /* ---- the header's fields ---- */
 
-enum { CFG, ST };                                    /* which struct holds the field */
+enum { CFG, ST, SP };                /* which struct holds the field: config, state, spec */
 enum { M_INT, M_LONG, M_SIZE, M_U64, M_FLOAT, M_DOUBLE }; /* the member's C type */
 enum { R_NONE, R_INT, R_POS, R_NONNEG, R_UNIT, R_FINITE }; /* what a load accepts */
 
@@ -42,13 +42,24 @@ typedef struct field {
 #define C_(say, wire, mem, range, m, lo, hi) {say, CFG, wire, mem, range, 1, offsetof(dp_train_config, m), lo, hi}
 #define S_(say, wire, mem, range, m, lo, hi) {say, ST, wire, mem, range, 1, offsetof(dp_train_state, m), lo, hi}
 
+/* One row per weight layer's activation and per hidden layer's dropout rate (version 3). */
+#define ACT_ROW(i) [F_ACT0 + (i)] = {"layer activation code", SP, 4, M_INT, R_INT, 3, \
+                                     offsetof(dp_spec, act[i]), 0, DP_ACT_GELU}
+#define DROP_ROW(i) [F_DROP0 + (i)] = {"config dropout", CFG, 4, M_FLOAT, R_UNIT, 3, \
+                                       offsetof(dp_train_config, dropout[i]), 0, 0}
+#define X4(M, i) M(i), M((i) + 1), M((i) + 2), M((i) + 3)
+#define X16(M, i) X4(M, i), X4(M, (i) + 4), X4(M, (i) + 8), X4(M, (i) + 12)
+
 /* File order. Fields F_NTRAIN, F_NPARAMS and F_NMOM size the file and are checked before it
  * is read; the others after its CRC. */
 enum { F_OPTIM, F_LR, F_MOM, F_WD, F_B1, F_B2, F_EPS, F_EPOCHS, F_BATCH, F_SEED, F_THREADS,
        F_REDUCE, F_EPOCH, F_NEXT, F_GSTEP, F_NTRAIN, F_LOSS, F_ESAMPLES, F_ESTEPS, F_NPARAMS,
-       F_NMOM, F_FPRINT, F_DETERM, N_FIELDS };
+       F_NMOM, F_FPRINT, F_DETERM,
+       /* version 3: the per-layer activations, leaky_relu's slope, dropout per hidden layer */
+       F_NACT, F_SLOPE, F_ACT0, F_DROP0 = F_ACT0 + DP_MAX_SIZES - 1,
+       N_FIELDS = F_DROP0 + DP_MAX_SIZES - 2 };
 static const field FIELDS[N_FIELDS] = {
-    C_("optimizer code", 4, M_INT, R_INT, optim, 0, DP_OPT_ADAM),
+    C_("optimizer code", 4, M_INT, R_INT, optim, 0, DP_OPT_ADAMW),
     C_("config lr", 4, M_FLOAT, R_POS, lr, 0, 0),
     C_("config momentum", 4, M_FLOAT, R_UNIT, momentum, 0, 0),
     C_("config weight_decay", 4, M_FLOAT, R_NONNEG, weight_decay, 0, 0),
@@ -71,9 +82,19 @@ static const field FIELDS[N_FIELDS] = {
     S_("header n_moments is", 4, M_INT, R_INT, n_moments, 0, 2),
     {"data_fingerprint", ST, 8, M_U64, R_NONE, 2, offsetof(dp_train_state, data_fingerprint), 0, 0},
     {"config deterministic", CFG, 4, M_INT, R_INT, 2, offsetof(dp_train_config, deterministic), 0, 1},
+    /* Version 3. A version 2 file reads n_act 0: the spec's hidden and loss say every layer's
+     * activation (dp_spec), slope and dropout 0, as those runs had. dp_spec_validate checks
+     * the slope and what fits where. */
+    [F_NACT] = {"header n_act is", SP, 4, M_INT, R_INT, 3, offsetof(dp_spec, n_act), 0, DP_MAX_SIZES - 1},
+    [F_SLOPE] = {"leaky_slope", SP, 4, M_FLOAT, R_NONE, 3, offsetof(dp_spec, leaky_slope), 0, 0},
+    X16(ACT_ROW, 0), X4(ACT_ROW, 16), X4(ACT_ROW, 20), X4(ACT_ROW, 24),
+    ACT_ROW(28), ACT_ROW(29), ACT_ROW(30),
+    X16(DROP_ROW, 0), X4(DROP_ROW, 16), X4(DROP_ROW, 20), X4(DROP_ROW, 24),
+    DROP_ROW(28), DROP_ROW(29),
 };
 
-_Static_assert(sizeof(dp_optim_kind) == sizeof(int) && sizeof(dp_reduce) == sizeof(int),
+_Static_assert(sizeof(dp_optim_kind) == sizeof(int) && sizeof(dp_reduce) == sizeof(int) &&
+                   sizeof(dp_act) == sizeof(int),
                "enum members are stored through M_INT");
 
 /* Header bytes after the prologue for a version. */
@@ -137,16 +158,26 @@ static void member_set(const field *f, void *base, uint64_t v)
     }
 }
 
-static void raw_from(raw_fields *r, const dp_train_config *cfg, const dp_train_state *st)
+static const void *field_src(const field *f, const dp_spec *sp, const dp_train_config *cfg,
+                             const dp_train_state *st)
 {
-    for (int i = 0; i < N_FIELDS; i++)
-        r->v[i] = member_get(&FIELDS[i], FIELDS[i].in == CFG ? (const void *)cfg : (const void *)st);
+    return f->in == CFG ? (const void *)cfg : f->in == ST ? (const void *)st : (const void *)sp;
 }
 
-static void raw_to(const raw_fields *r, dp_train_config *cfg, dp_train_state *st)
+static void raw_from(raw_fields *r, const dp_spec *sp, const dp_train_config *cfg,
+                     const dp_train_state *st)
+{
+    for (int i = 0; i < N_FIELDS; i++) r->v[i] = member_get(&FIELDS[i], field_src(&FIELDS[i], sp, cfg, st));
+}
+
+/* The spec's fields (set before the checks: dp_spec_validate judges them; every value fits
+ * its member, none is used as a size) or the config's and state's (after the checks). */
+static void raw_to(const raw_fields *r, int spec_fields, dp_spec *sp, dp_train_config *cfg,
+                   dp_train_state *st)
 {
     for (int i = 0; i < N_FIELDS; i++)
-        member_set(&FIELDS[i], FIELDS[i].in == CFG ? (void *)cfg : (void *)st, r->v[i]);
+        if ((FIELDS[i].in == SP) == spec_fields)
+            member_set(&FIELDS[i], (void *)field_src(&FIELDS[i], sp, cfg, st), r->v[i]);
 }
 
 static size_t raw_encode(const raw_fields *r, unsigned char *b)
@@ -199,7 +230,7 @@ static const char *range_check(const raw_fields *r, int i, char *why, size_t why
 
 static int expected_moments(uint64_t optim)
 {
-    return optim == DP_OPT_ADAM ? 2 : optim == DP_OPT_MOMENTUM ? 1 : 0;
+    return optim == DP_OPT_ADAM || optim == DP_OPT_ADAMW ? 2 : optim == DP_OPT_MOMENTUM ? 1 : 0;
 }
 
 /* Steps in an epoch: the trainer takes ceil(n / batch) steps, a short last batch included. */
@@ -267,6 +298,12 @@ static const char *semantic_check(const raw_fields *r, const dp_spec *sp, char *
         snprintf(why, len, "invalid model in checkpoint: %.150s", spec_err.msg);
         return why;
     }
+    for (int l = sp->n_sizes - 2; l >= 0 && l < DP_MAX_SIZES - 2; l++)
+        if (r->v[F_DROP0 + l]) {
+            snprintf(why, len, "config dropout set for layer %d, the model has %d hidden layers",
+                     l + 1, sp->n_sizes - 2);
+            return why;
+        }
     uint64_t n_train = r->v[F_NTRAIN], batch = r->v[F_BATCH];
     uint64_t spe = steps_per_epoch(n_train, batch);
     if (r->v[F_NEXT] > spe) {
@@ -289,7 +326,7 @@ static const char *arrays_check(const dp_spec *sp, const dp_train_state *st, uin
 {
     if (perm_check(st->perm, st->n_train, why, len)) return why;
     if (dp_file_nonfinite(NULL, sp, st->params, st->n_params, why, len)) return why;
-    const char *m1 = optim == DP_OPT_ADAM ? "adam first moment" : "momentum velocity";
+    const char *m1 = optim >= DP_OPT_ADAM ? "adam first moment" : "momentum velocity";
     if (st->n_moments >= 1 && dp_file_nonfinite(m1, sp, st->m1, st->n_params, why, len))
         return why;
     if (st->n_moments == 2 &&
@@ -356,7 +393,7 @@ dp_status dp_ckpt_save(const char *path, const dp_spec *spec, const dp_train_con
     if (!path || !*path || !spec || !cfg || !state)
         return dp_fail(err, DP_EINTERNAL, "checkpoint save: missing path, spec, config or state");
     raw_fields r;
-    raw_from(&r, cfg, state);
+    raw_from(&r, spec, cfg, state);
     char why[200];
     if (save_check(spec, &r, state, why, sizeof why))
         return dp_fail(err, DP_EINTERNAL, "%s: cannot save checkpoint: %s", path, why);
@@ -426,6 +463,7 @@ static dp_status load_body(FILE *f, const char *path, uint64_t fsize, dp_spec *s
     dp_status rc = dp_file_read_head(f, path, fsize, &CKPT_KIND, &h, err);
     if (rc != DP_OK) return rc;
     raw_decode(&r, h.b + h.rest, h.version);
+    raw_to(&r, 1, &h.spec, NULL, NULL);
     if ((rc = check_sizes(&h, &r, fsize, path, err)) != DP_OK) return rc;
     /* Only now, with the sizes proven by the file itself, allocate. */
     if ((rc = alloc_arrays(st, &r, path, err)) != DP_OK) return rc;
@@ -435,7 +473,7 @@ static dp_status load_body(FILE *f, const char *path, uint64_t fsize, dp_spec *s
         arrays_check(&h.spec, st, r.v[F_OPTIM], why, sizeof why))
         return dp_fail(err, DP_EDATA, "%s: %s", path, why);
     memset(cfg, 0, sizeof *cfg);
-    raw_to(&r, cfg, st);
+    raw_to(&r, 0, NULL, cfg, st);
     *spec = h.spec;
     return DP_OK;
 }

@@ -172,9 +172,11 @@ const char *dp_file_spec_check(long n_sizes, const long *sizes, long hidden, lon
             return why;
         }
     }
-    if (hidden < 0 || hidden >= (long)DP_ACT_SOFTMAX) {
-        snprintf(why, why_len, "hidden activation code %ld, expected 0..%d", hidden,
-                 (int)DP_ACT_SOFTMAX - 1);
+    /* Any hidden activation's code (softmax is an output only); which fits where is
+     * dp_spec_validate's, once the per-layer codes are read too. */
+    if (hidden < 0 || hidden > (long)DP_ACT_GELU || hidden == (long)DP_ACT_SOFTMAX) {
+        snprintf(why, why_len, "hidden activation code %ld, expected 0..%d but not %d", hidden,
+                 (int)DP_ACT_GELU, (int)DP_ACT_SOFTMAX);
         return why;
     }
     if (loss < 0 || loss > (long)DP_LOSS_MAE) {

@@ -17,7 +17,7 @@
 #define DP_FILE_ENDIAN_SWAPPED 0x04030201u /* the marker as a big-endian writer leaves it */
 #define DP_FILE_FIXED_HEAD 20u             /* magic + version + marker + n_sizes */
 #define DP_FILE_CHUNK 65536u               /* bytes per buffered array chunk (multiple of 8) */
-#define DP_FILE_MAX_HEAD 512u              /* the longest header of either format */
+#define DP_FILE_MAX_HEAD 2048u             /* the longest header of either format */
 
 /* Opens path read-only if it is a regular file, never blocking on the way: the open is
  * non-blocking (a FIFO without a writer would otherwise hang the open itself), fstat decides,

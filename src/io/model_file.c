@@ -14,10 +14,50 @@
 #include "err.h"
 #include "fileio.h"
 
+/* Bytes of the per-layer activations and the slope (version 2 on). */
+static size_t acts_len(uint32_t version, uint32_t n_sizes)
+{
+    return version >= 2 && n_sizes >= 1 ? 4 * ((size_t)n_sizes - 1) + 4 : 0;
+}
+
 static size_t model_head_len(uint32_t version, uint32_t n_sizes)
 {
-    (void)version;
-    return DP_FILE_FIXED_HEAD + 4 * (size_t)n_sizes + 16; /* + hidden, loss, u64 n_params */
+    /* + hidden, loss, (acts, slope), u64 n_params */
+    return DP_FILE_FIXED_HEAD + 4 * (size_t)n_sizes + 16 + acts_len(version, n_sizes);
+}
+
+/* Every weight layer's activation as dp_spec_layer_act gives it, then the slope. */
+static size_t put_acts(unsigned char *b, const dp_spec *spec)
+{
+    size_t at = 0;
+    for (int l = 0; l + 1 < spec->n_sizes; l++, at += 4)
+        dp_put_u32(b + at, (uint32_t)dp_spec_layer_act(spec, l));
+    dp_put_u32(b + at, dp_float_bits(spec->leaky_slope));
+    return at + 4;
+}
+
+/* Version 2's activations into h->spec, range-checked; then the whole spec is validated (a
+ * version 1 spec too: its hidden/loss pair must make a valid network). */
+static dp_status read_acts(dp_file_head *h, const char *path, dp_error *err)
+{
+    dp_spec *s = &h->spec;
+    if (h->version >= 2) {
+        const unsigned char *b = h->b + h->rest;
+        s->n_act = s->n_sizes - 1;
+        for (int l = 0; l < s->n_act; l++) {
+            uint32_t code = dp_get_u32(b + 4 * (size_t)l);
+            if (code > DP_ACT_GELU)
+                return dp_fail(err, DP_EDATA, "%s: bad header: layer %d activation code %u, "
+                               "expected 0..%d", path, l + 1, code, (int)DP_ACT_GELU);
+            s->act[l] = (dp_act)code;
+        }
+        s->leaky_slope = dp_bits_float(dp_get_u32(b + 4 * (size_t)s->n_act));
+        h->rest += acts_len(h->version, (uint32_t)s->n_sizes);
+    }
+    dp_error e;
+    if (dp_spec_validate(s, &e) != DP_OK)
+        return dp_fail(err, DP_EDATA, "%s: bad header: %.400s", path, e.msg);
+    return DP_OK;
 }
 
 static const dp_file_kind MODEL_KIND = {
@@ -29,7 +69,7 @@ static const dp_file_kind MODEL_KIND = {
     .big_endian = "written on a big-endian machine (byte order marker 01 02 03 04); this dpmlp "
                   "reads little-endian files",
     .version_noun = "model format",
-    .min_version = DP_MODEL_FORMAT_VERSION,
+    .min_version = DP_MODEL_OLDEST_VERSION,
     .max_version = DP_MODEL_FORMAT_VERSION,
     .head_len = model_head_len,
 };
@@ -47,6 +87,7 @@ static int write_model_body(FILE *f, void *vctx)
     const save_ctx *c = vctx;
     unsigned char head[DP_FILE_MAX_HEAD];
     size_t h = dp_file_put_head(head, DP_FILE_MODEL_MAGIC, DP_MODEL_FORMAT_VERSION, c->spec);
+    h += put_acts(head + h, c->spec);
     dp_put_u64(head + h, (uint64_t)c->n_params);
     h += 8;
     unsigned long crc = crc32(0L, Z_NULL, 0);
@@ -69,8 +110,11 @@ dp_status dp_model_file_save(const char *path, const dp_spec *spec, const float 
         return dp_fail(err, DP_EINTERNAL, "model save: missing path, spec or parameters");
     /* Refuse to write what the loader would refuse to read. */
     char why[128];
+    dp_error e;
     if (dp_file_spec_check_spec(spec, why, sizeof why))
         return dp_fail(err, DP_EINTERNAL, "%s: cannot save model: invalid spec: %s", path, why);
+    if (dp_spec_validate(spec, &e) != DP_OK)
+        return dp_fail(err, DP_EINTERNAL, "%s: cannot save model: %.400s", path, e.msg);
     uint64_t want = (uint64_t)dp_spec_param_count(spec);
     if ((uint64_t)n_params != want)
         return dp_fail(err, DP_EINTERNAL,
@@ -146,6 +190,7 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
     dp_file_head h;
     float *out = NULL;
     dp_status rc = dp_file_read_head(f, path, fsize, &MODEL_KIND, &h, err);
+    if (rc == DP_OK) rc = read_acts(&h, path, err);
     if (rc == DP_OK) rc = model_sizes(&h, fsize, path, &np, err);
     if (rc == DP_OK) rc = model_params(f, &h, (size_t)np, path, &out, err);
     fclose(f);

@@ -131,16 +131,32 @@ void dp_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const 
     ops()->gemm_tn(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
-void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+/* leaky_relu and gelu, and any call that keeps the pre-activation, run the portable loops on
+ * every path: the vector paths' tables know the original four only. */
+static int portable_only(dp_act act, const float *z)
 {
-    DP_ASSERT((unsigned)act <= DP_ACT_SOFTMAX);
-    ops()->bias_act_forward(y, b, m, n, act);
+    return act == DP_ACT_LEAKY_RELU || act == DP_ACT_GELU || z != NULL;
 }
 
-void dp_act_backward(float *dy, const float *y, size_t count, dp_act act)
+void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act, float slope,
+                         float *z)
 {
-    DP_ASSERT((unsigned)act <= DP_ACT_SOFTMAX);
-    ops()->act_backward(dy, y, count, act);
+    DP_ASSERT((unsigned)act <= DP_ACT_GELU);
+    if (portable_only(act, z))
+        dp_portable_bias_act_forward_p(y, b, m, n, act, slope, z);
+    else
+        ops()->bias_act_forward(y, b, m, n, act);
+}
+
+void dp_act_backward(float *dy, const float *y, const float *z, size_t count, dp_act act,
+                     float slope)
+{
+    DP_ASSERT((unsigned)act <= DP_ACT_GELU);
+    DP_ASSERT(act != DP_ACT_GELU || z != NULL || count == 0);
+    if (act == DP_ACT_LEAKY_RELU || act == DP_ACT_GELU)
+        dp_portable_act_backward_p(dy, y, z, count, act, slope);
+    else
+        ops()->act_backward(dy, y, count, act);
 }
 
 void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
@@ -215,34 +231,74 @@ void dp_ref_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, co
 /* relu(x) = 0 > x ? 0 : x keeps NaN (a diverging run stays visible) and equals maxps(0, x). */
 static inline float relu(float x) { return 0.0f > x ? 0.0f : x; }
 
+/* The two activations with a parameter or a pre-activation, one scalar each, shared by the
+ * reference and the portable loops (the tests check them against finite differences). */
+static inline float leaky(float x, float slope) { return x > 0.0f ? x : slope * x; }
+
+/* gelu(x) = x/2 · (1 + tanh(√(2/π)·(x + 0.044715·x³))), the tanh approximation (Hendrycks &
+ * Gimpel; PyTorch's approximate='tanh'). */
+#define GELU_K 0.7978845608028654f
+#define GELU_C 0.044715f
+static inline float gelu(float x)
+{
+    return 0.5f * x * (1.0f + tanhf(GELU_K * (x + GELU_C * x * x * x)));
+}
+
+/* gelu'(x); beyond |x| = 10 it is 0 or 1 to float precision, and the formula's x³ would turn
+ * 0·inf into NaN for |x| > 1e19. */
+static inline float gelu_grad(float x)
+{
+    if (x > 10.0f) return 1.0f;
+    if (x < -10.0f) return 0.0f;
+    float t = tanhf(GELU_K * (x + GELU_C * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * x * x);
+}
+
+static inline float act_scalar(float x, dp_act act, float slope)
+{
+    switch (act) {
+    case DP_ACT_RELU: return relu(x);
+    case DP_ACT_SIGMOID: return dp_sigmoidf(x);
+    case DP_ACT_TANH: return tanhf(x);
+    case DP_ACT_LEAKY_RELU: return leaky(x, slope);
+    case DP_ACT_GELU: return gelu(x);
+    default: return x;
+    }
+}
+
 /* y[m×n] := act(y + b); softmax and linear add the bias only (loss.c applies softmax). */
-void dp_ref_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act)
+void dp_ref_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act,
+                             float slope, float *z)
 {
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++) {
             float x = y[i * n + j] + b[j];
-            switch (act) {
-            case DP_ACT_RELU: x = relu(x); break;
-            case DP_ACT_SIGMOID: x = dp_sigmoidf(x); break;
-            case DP_ACT_TANH: x = tanhf(x); break;
-            default: break;
-            }
-            y[i * n + j] = x;
+            if (z) z[i * n + j] = x;
+            y[i * n + j] = act_scalar(x, act, slope);
         }
 }
 
-/* dy[count] *= act'(through y). relu: y > 0 selects dy, else 0 (also at y == 0 and for NaN,
- * and 0 even when dy is inf); sigmoid: dy·(y·(1−y)); tanh: dy·(1−y·y); linear/softmax: no-op. */
-void dp_ref_act_backward(float *dy, const float *y, size_t count, dp_act act)
+/* act'(·) as one scalar: through y, or gelu through its pre-activation z. */
+static inline float grad_scalar(float dy, float y, const float *z, size_t i, dp_act act,
+                                float slope)
 {
-    for (size_t i = 0; i < count; i++) {
-        switch (act) {
-        case DP_ACT_RELU: dy[i] = y[i] > 0.0f ? dy[i] : 0.0f; break;
-        case DP_ACT_SIGMOID: dy[i] = dy[i] * (y[i] * (1.0f - y[i])); break;
-        case DP_ACT_TANH: dy[i] = dy[i] * (1.0f - y[i] * y[i]); break;
-        default: break;
-        }
+    switch (act) {
+    case DP_ACT_RELU: return y > 0.0f ? dy : 0.0f;
+    case DP_ACT_SIGMOID: return dy * (y * (1.0f - y));
+    case DP_ACT_TANH: return dy * (1.0f - y * y);
+    case DP_ACT_LEAKY_RELU: return y > 0.0f ? dy : dy * slope;
+    case DP_ACT_GELU: return dy * gelu_grad(z[i]);
+    default: return dy;
     }
+}
+
+/* dy[count] *= act'(through y). relu: y > 0 selects dy, else 0 (also at y == 0 and for NaN,
+ * and 0 even when dy is inf); sigmoid: dy·(y·(1−y)); tanh: dy·(1−y·y); leaky_relu: dy, or
+ * dy·slope where y ≤ 0; gelu: dy·gelu'(z); linear/softmax: no-op. */
+void dp_ref_act_backward(float *dy, const float *y, const float *z, size_t count, dp_act act,
+                         float slope)
+{
+    for (size_t i = 0; i < count; i++) dy[i] = grad_scalar(dy[i], y[i], z, i, act, slope);
 }
 
 /* db[n] (+)= Σ_i dy[i×n + j], summed in float in row order (what every path does). */
@@ -376,6 +432,28 @@ void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act ac
         break;
     default: break;
     }
+}
+
+/* Every activation, with leaky_relu's slope and the pre-activation kept in z when asked:
+ * what the dispatcher runs for leaky_relu, gelu and z != NULL on every path. */
+void dp_portable_bias_act_forward_p(float *y, const float *b, size_t m, size_t n, dp_act act,
+                                    float slope, float *z)
+{
+    for (size_t i = 0; i < m; i++) {
+        float *restrict r = y + i * n;
+        float *zr = z ? z + i * n : NULL;
+        for (size_t j = 0; j < n; j++) {
+            float x = r[j] + b[j];
+            if (zr) zr[j] = x;
+            r[j] = act_scalar(x, act, slope);
+        }
+    }
+}
+
+void dp_portable_act_backward_p(float *dy, const float *y, const float *z, size_t count,
+                                dp_act act, float slope)
+{
+    for (size_t i = 0; i < count; i++) dy[i] = grad_scalar(dy[i], y[i], z, i, act, slope);
 }
 
 static void port_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)

@@ -24,11 +24,16 @@ void dp_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const 
                 size_t ldb, float *C, size_t ldc, int accumulate);
 
 /* y[m×n] := act(y + b) row by row (b has n entries). DP_ACT_SOFTMAX is not handled here
- * (loss.c fuses softmax with cross-entropy); DP_ACT_LINEAR adds the bias only. */
-void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act);
-/* dy[i] *= act'(·) expressed through the activation's output y (relu: y > 0, sigmoid:
- * y(1-y), tanh: 1-y², linear: 1). Overwrites dy in place. */
-void dp_act_backward(float *dy, const float *y, size_t count, dp_act act);
+ * (loss.c); DP_ACT_LINEAR adds the bias only; slope is leaky_relu's (ignored by the others).
+ * z, when non-NULL, receives the pre-activation y + b (m×n): gelu's backward needs it, since
+ * gelu is not a function of its output. */
+void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act, float slope,
+                         float *z);
+/* dy[i] *= act'(·), through the activation's output y (relu: y > 0, leaky_relu: y > 0 ? 1 :
+ * slope, sigmoid: y(1-y), tanh: 1-y², linear: 1) or, for gelu, through the pre-activation z
+ * (required then; may be NULL otherwise). Overwrites dy in place. */
+void dp_act_backward(float *dy, const float *y, const float *z, size_t count, dp_act act,
+                     float slope);
 /* db[n] (+)= column sums of dy[m×n] */
 void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate);
 
@@ -40,10 +45,11 @@ void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate);
 void dp_block_sum(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
                   float scale);
 
-/* Hyper-parameters of one update step (optim.c fills them once per step). Weight decay is
- * classic L2 for every rule: g += weight_decay · w. */
+/* Hyper-parameters of one update step (optim.c fills them once per step). weight_decay is
+ * classic L2 for every rule: g += weight_decay · w; decay is AdamW's decoupled one (lr·wd for
+ * adamw, 0 otherwise): w -= decay·w beside the Adam step. */
 typedef struct dp_update_hyper {
-    float lr, weight_decay;
+    float lr, weight_decay, decay;
     float momentum;                    /* momentum's mu */
     float beta1, beta2, eps;           /* adam */
     float step_size, c2;               /* adam: lr / (1 - beta1^t) and 1 / (1 - beta2^t) */
@@ -56,8 +62,9 @@ size_t dp_sgd_update(float *w, const float *g, size_t n, const dp_update_hyper *
 /* v = mu·v + (g + wd·w); w -= lr·v (PyTorch's form). */
 size_t dp_momentum_update(float *w, const float *g, float *v, size_t n,
                           const dp_update_hyper *h);
-/* m = b1·m + (1−b1)·g'; v = b2·v + (1−b2)·g'²; w -= step_size·m / (sqrt(v·c2) + eps), with
- * g' = g + wd·w. */
+/* m = b1·m + (1−b1)·g'; v = b2·v + (1−b2)·g'²;
+ * w := (w − decay·w) − step_size·m / (sqrt(v·c2) + eps), with g' = g + wd·w (decay 0: adam;
+ * wd 0 and decay lr·wd: adamw, PyTorch's order: decay, then the Adam step). */
 size_t dp_adam_update(float *w, const float *g, float *m, float *v, size_t n,
                       const dp_update_hyper *h);
 
@@ -68,8 +75,10 @@ void dp_ref_gemm_nt(size_t M, size_t N, size_t K, const float *A, size_t lda, co
                     size_t ldb, float *C, size_t ldc, int accumulate);
 void dp_ref_gemm_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate);
-void dp_ref_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act);
-void dp_ref_act_backward(float *dy, const float *y, size_t count, dp_act act);
+void dp_ref_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act,
+                             float slope, float *z);
+void dp_ref_act_backward(float *dy, const float *y, const float *z, size_t count, dp_act act,
+                         float slope);
 void dp_ref_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate);
 
 /* Which path runs: "avx512", "avx2" or "portable", chosen once at start from the CPU, or

@@ -77,11 +77,13 @@ DP_FLAT_INLINE size_t momentum_body(float *restrict w, const float *restrict g,
     return bad;
 }
 
-/* m = b1·m + (1−b1)·g;  v = b2·v + (1−b2)·g²;  w -= step_size · m / (sqrt(v·c2) + eps) */
+/* m = b1·m + (1−b1)·g;  v = b2·v + (1−b2)·g²;  w := (w − decay·w) − step_size · m /
+ * (sqrt(v·c2) + eps). With decay 0 (adam) w − 0·w is w exactly, so adam's bits are as before. */
 DP_FLAT_INLINE size_t adam_body(float *restrict w, const float *restrict g, float *restrict m,
                                 float *restrict v, size_t n, const dp_update_hyper *h)
 {
     const float wd = h->weight_decay, b1 = h->beta1, b2 = h->beta2, eps = h->eps;
+    const float decay = h->decay;
     const float step_size = h->step_size, c2 = h->c2;
     uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
@@ -90,7 +92,8 @@ DP_FLAT_INLINE size_t adam_body(float *restrict w, const float *restrict g, floa
         float b = b2 * v[i] + (1.0f - b2) * gi * gi;
         m[i] = a;
         v[i] = b;
-        float wi = w[i] - step_size * a / (sqrtf(b * c2) + eps);
+        float wd_w = w[i] - decay * w[i];
+        float wi = wd_w - step_size * a / (sqrtf(b * c2) + eps);
         w[i] = wi;
         bad += non_finite_bit(wi) | non_finite_bit(b);
     }

@@ -36,6 +36,12 @@ extern const dp_kernel_ops dp_kernels_avx512_ops;
  * not the hot path of a relu network) so those agree bitwise across paths. */
 void dp_portable_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act act);
 void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act act);
+/* Every activation incl. leaky_relu and gelu, optionally keeping the pre-activation in z
+ * (kernels.h's contract): the dispatcher's path for what the tables do not cover. */
+void dp_portable_bias_act_forward_p(float *y, const float *b, size_t m, size_t n, dp_act act,
+                                    float slope, float *z);
+void dp_portable_act_backward_p(float *dy, const float *y, const float *z, size_t count,
+                                dp_act act, float slope);
 
 /* The register-tiled microkernel's k loop, written once for both vector paths. Each path
  * file defines for its register width FOR_ROWS, ACC_DECL/ACC_LOAD/ACC_STORE (the MR × NV tile

@@ -1,4 +1,5 @@
-/* Output activations and losses (value, fused gradient, score). Probabilities are clamped
+/* Output activations and losses (value, fused gradient, score), and the output's backward for
+ * the unfused pairs (mse/mae through sigmoid, tanh or softmax). Probabilities are clamped
  * away from 0 and 1 before logs, so one confident mistake costs a large finite loss, not inf. */
 #include "loss.h"
 
@@ -7,24 +8,56 @@
 
 #include "err.h"
 #include "fmath.h"
+#include "kernels.h"
 
-void dp_output_activate(dp_loss loss, float *y, size_t m, size_t K)
+/* Row-wise softmax, the max subtracted first so exp never overflows. */
+static void softmax_rows(float *y, size_t m, size_t K)
 {
-    if (loss == DP_LOSS_XENT) {
-        for (size_t i = 0; i < m; i++) {
-            float *row = y + i * K;
-            float mx = row[0];
-            for (size_t j = 1; j < K; j++) mx = row[j] > mx ? row[j] : mx;
-            float sum = 0.0f;
-            for (size_t j = 0; j < K; j++) {
-                row[j] = expf(row[j] - mx);
-                sum += row[j];
-            }
-            float inv = 1.0f / sum;
-            for (size_t j = 0; j < K; j++) row[j] *= inv;
+    for (size_t i = 0; i < m; i++) {
+        float *row = y + i * K;
+        float mx = row[0];
+        for (size_t j = 1; j < K; j++) mx = row[j] > mx ? row[j] : mx;
+        float sum = 0.0f;
+        for (size_t j = 0; j < K; j++) {
+            row[j] = expf(row[j] - mx);
+            sum += row[j];
         }
-    } else if (loss == DP_LOSS_BCE) {
+        float inv = 1.0f / sum;
+        for (size_t j = 0; j < K; j++) row[j] *= inv;
+    }
+}
+
+void dp_output_forward(dp_act out, float *y, size_t m, size_t K)
+{
+    switch (out) {
+    case DP_ACT_SOFTMAX: softmax_rows(y, m, K); break;
+    case DP_ACT_SIGMOID:
         for (size_t i = 0; i < m * K; i++) y[i] = dp_sigmoidf(y[i]);
+        break;
+    case DP_ACT_TANH:
+        for (size_t i = 0; i < m * K; i++) y[i] = tanhf(y[i]);
+        break;
+    default: break;
+    }
+}
+
+int dp_loss_fused(dp_loss loss) { return loss == DP_LOSS_XENT || loss == DP_LOSS_BCE; }
+
+void dp_output_backward(dp_act out, dp_loss loss, float *dz, const float *y, size_t m, size_t K)
+{
+    if (dp_loss_fused(loss)) return; /* dp_loss_eval gave dL/dz already */
+    if (out == DP_ACT_SIGMOID || out == DP_ACT_TANH) {
+        dp_act_backward(dz, y, NULL, m * K, out, 0.0f);
+        return;
+    }
+    if (out != DP_ACT_SOFTMAX) return;
+    /* Softmax's Jacobian row by row: dz_j = y_j · (g_j − Σ_k g_k y_k). */
+    for (size_t i = 0; i < m; i++) {
+        float *g = dz + i * K;
+        const float *p = y + i * K;
+        double dot = 0.0;
+        for (size_t k = 0; k < K; k++) dot += (double)g[k] * p[k];
+        for (size_t j = 0; j < K; j++) g[j] = p[j] * (g[j] - (float)dot);
     }
 }
 

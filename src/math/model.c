@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "kernels.h"
+#include "dropout.h"
 #include "loss.h"
 #include "rng.h"
 
@@ -46,24 +47,18 @@ static void assert_layout(const dp_spec *spec, const dp_layout *lay, const float
     }
 }
 
-dp_act dp_output_act(dp_loss loss)
-{
-    switch (loss) {
-    case DP_LOSS_XENT: return DP_ACT_SOFTMAX;
-    case DP_LOSS_BCE: return DP_ACT_SIGMOID;
-    default: return DP_ACT_LINEAR;
-    }
-}
-
 void dp_model_init_params(const dp_spec *spec, const dp_layout *lay, float *params, uint64_t seed)
 {
     dp_rng rng;
     dp_rng_seed(&rng, seed, 0x1a17u /* init stream, distinct from the shuffles' */);
     for (int l = 0; l < lay->n_layers; l++) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
-        int feeds_relu = spec->hidden == DP_ACT_RELU && l + 1 < lay->n_layers;
-        /* He for layers whose outputs go through ReLU (keeps activation variance), Glorot for
-         * sigmoid/tanh and for the output layer. Uniform with the matching variance. */
+        dp_act a = dp_spec_layer_act(spec, l);
+        int feeds_relu = (a == DP_ACT_RELU || a == DP_ACT_LEAKY_RELU || a == DP_ACT_GELU) &&
+                         l + 1 < lay->n_layers;
+        /* He for layers whose outputs go through a ReLU-like unit (keeps activation variance),
+         * Glorot for sigmoid/tanh/linear and for the output layer. Uniform with the matching
+         * variance. */
         double limit = feeds_relu ? sqrt(6.0 / (double)in) : sqrt(6.0 / (double)(in + out));
         float *w = params + lay->w_off[l];
         for (size_t i = 0; i < in * out; i++)
@@ -91,6 +86,10 @@ static dp_status workspace_alloc(dp_workspace *ws, const dp_spec *spec, size_t m
         ws->grad_a = dp_calloc(max_rows * widest * sizeof(float));
         ws->grad_b = dp_calloc(max_rows * widest * sizeof(float));
         if (!ws->grad_a || !ws->grad_b) goto oom;
+        for (int l = 0; l + 1 < spec->n_sizes; l++)
+            if (dp_spec_layer_act(spec, l) == DP_ACT_GELU &&
+                !(ws->pre[l + 1] = dp_calloc(max_rows * (size_t)spec->sizes[l + 1] * sizeof(float))))
+                goto oom;
     }
     ws->labels = dp_calloc(max_rows * sizeof(int32_t));
     ws->targets = dp_calloc(max_rows * outputs * sizeof(float));
@@ -120,7 +119,12 @@ size_t dp_workspace_forward_row_bytes(const dp_spec *spec)
 
 void dp_workspace_free(dp_workspace *ws)
 {
-    for (int l = 0; l < DP_MAX_SIZES; l++) dp_free(ws->act[l]);
+    for (int l = 0; l < DP_MAX_SIZES; l++) {
+        dp_free(ws->act[l]);
+        dp_free(ws->pre[l]);
+        dp_free(ws->mask[l]);
+        dp_free(ws->drop[l]);
+    }
     dp_free(ws->grad_a);
     dp_free(ws->grad_b);
     dp_free(ws->labels);
@@ -128,25 +132,44 @@ void dp_workspace_free(dp_workspace *ws)
     memset(ws, 0, sizeof *ws);
 }
 
-/* Layer l: act[l+1] (m × out) = f(act[l] (m × in) · W_l (in × out) + b_l). */
-void dp_model_forward(const dp_spec *spec, const dp_layout *lay, const float *params,
-                      dp_workspace *ws, size_t m)
+/* What layer l reads: act[l], or its dropped copy when the last forward applied dropout. */
+static const float *layer_input(const dp_workspace *ws, int l)
+{
+    return ws->drop_on[l] ? ws->drop[l] : ws->act[l];
+}
+
+/* Layer l: act[l+1] (m × out) = f_l(in_l (m × in) · W_l (in × out) + b_l), in_l = layer_input;
+ * the output layer's f is dp_output_forward's. */
+void dp_model_forward_train(const dp_spec *spec, const dp_layout *lay, const float *params,
+                            dp_workspace *ws, size_t m, const dp_dropout *d)
 {
     assert_layout(spec, lay, params);
     DP_ASSERT(m <= ws->max_rows);
     for (int l = 0; l < lay->n_layers; l++) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
         int last = l + 1 == lay->n_layers;
-        dp_gemm_nn(m, out, in, ws->act[l], in, params + lay->w_off[l], out, ws->act[l + 1], out,
-                   0);
+        dp_act a = dp_spec_layer_act(spec, l);
+        dp_gemm_nn(m, out, in, layer_input(ws, l), in, params + lay->w_off[l], out,
+                   ws->act[l + 1], out, 0);
         dp_bias_act_forward(ws->act[l + 1], params + lay->b_off[l], m, out,
-                            last ? DP_ACT_LINEAR : spec->hidden);
-        if (last) dp_output_activate(spec->loss, ws->act[l + 1], m, out);
+                            last ? DP_ACT_LINEAR : a, spec->leaky_slope, last ? NULL : ws->pre[l + 1]);
+        ws->drop_on[l + 1] = 0;
+        if (last)
+            dp_output_forward(a, ws->act[l + 1], m, out);
+        else if (d && d->rate[l] > 0.0f)
+            dp_dropout_apply(ws, d, l, m, out);
     }
 }
 
+void dp_model_forward(const dp_spec *spec, const dp_layout *lay, const float *params,
+                      dp_workspace *ws, size_t m)
+{
+    dp_model_forward_train(spec, lay, params, ws, m, NULL);
+}
+
 /* Walks the layers backwards with dz (m × out) = dLsum/d(pre-activation) of layer l:
- *   dW_l = act[l]ᵀ · dz,  db_l = Σ_rows dz,  dz_{l-1} = (dz · W_lᵀ) ⊙ f'(act[l]). */
+ *   dW_l = in_lᵀ · dz,  db_l = Σ_rows dz,
+ *   dz_{l-1} = ((dz · W_lᵀ) ⊙ mask_l) ⊙ f'_{l-1}(act[l])   (mask_l: 1 without dropout). */
 double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float *params,
                          dp_workspace *ws, size_t m, float *grad, int accumulate)
 {
@@ -157,13 +180,18 @@ double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float 
     size_t outputs = (size_t)spec->sizes[L];
     float *dz = ws->grad_a, *dprev = ws->grad_b;
     double loss = dp_loss_eval(spec->loss, ws->act[L], m, outputs, ws->labels, ws->targets, dz);
+    dp_output_backward(dp_spec_layer_act(spec, L - 1), spec->loss, dz, ws->act[L], m, outputs);
     for (int l = L - 1; l >= 0; l--) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
-        dp_gemm_tn(in, out, m, ws->act[l], in, dz, out, grad + lay->w_off[l], out, accumulate);
+        dp_gemm_tn(in, out, m, layer_input(ws, l), in, dz, out, grad + lay->w_off[l], out,
+                   accumulate);
         dp_colsum(grad + lay->b_off[l], dz, m, out, accumulate);
         if (l > 0) {
             dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
-            dp_act_backward(dprev, ws->act[l], m * in, spec->hidden);
+            if (ws->drop_on[l])
+                for (size_t i = 0; i < m * in; i++) dprev[i] *= ws->mask[l][i];
+            dp_act_backward(dprev, ws->act[l], ws->pre[l], m * in, dp_spec_layer_act(spec, l - 1),
+                            spec->leaky_slope);
             float *t = dz;
             dz = dprev;
             dprev = t;

@@ -23,15 +23,18 @@ void dp_optim_prepare(dp_optim_step *s, const dp_train_config *cfg, long step)
 
 int dp_optim_moments(dp_optim_kind kind)
 {
-    return kind == DP_OPT_ADAM ? 2 : kind == DP_OPT_MOMENTUM ? 1 : 0;
+    return kind == DP_OPT_ADAM || kind == DP_OPT_ADAMW ? 2 : kind == DP_OPT_MOMENTUM ? 1 : 0;
 }
 
 size_t dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float *m1,
                       float *m2, size_t n)
 {
+    int adamw = s->kind == DP_OPT_ADAMW;
     const dp_update_hyper h = {
         .lr = s->lr,
-        .weight_decay = s->weight_decay,
+        /* AdamW takes the decay out of the gradient (no L2 term in the moments). */
+        .weight_decay = adamw ? 0.0f : s->weight_decay,
+        .decay = adamw ? s->lr * s->weight_decay : 0.0f,
         .momentum = s->momentum,
         .beta1 = s->beta1,
         .beta2 = s->beta2,
@@ -42,7 +45,8 @@ size_t dp_optim_apply(const dp_optim_step *s, float *params, const float *g, flo
     switch (s->kind) {
     case DP_OPT_SGD: return dp_sgd_update(params, g, n, &h);
     case DP_OPT_MOMENTUM: return dp_momentum_update(params, g, m1, n, &h);
-    case DP_OPT_ADAM: return dp_adam_update(params, g, m1, m2, n, &h);
+    case DP_OPT_ADAM:
+    case DP_OPT_ADAMW: return dp_adam_update(params, g, m1, m2, n, &h);
     }
     return 0;
 }

@@ -19,7 +19,8 @@ void dp_optim_prepare(dp_optim_step *s, const dp_train_config *cfg, long step);
 
 /* params[i] -= update(g[i]) for i in [0, n). g is the batch-averaged gradient. m1/m2 are the
  * first/second moment slices (m1 = momentum velocity; unused ones may be NULL).
- * Weight decay is classic L2: g += weight_decay * param (for every optimizer). Returns how
+ * Weight decay is classic L2: g += weight_decay * param (sgd, momentum, adam); adamw decouples
+ * it: param -= lr * weight_decay * param beside the Adam step. Returns how
  * many values the update left non-finite (weights; Adam: also second moments), counted in the
  * same pass: the engine's divergence check. n < 2^32. */
 size_t dp_optim_apply(const dp_optim_step *s, float *params, const float *g, float *m1,
@@ -34,7 +35,7 @@ size_t dp_optim_apply(const dp_optim_step *s, float *params, const float *g, flo
 void dp_optim_sum_blocks(float *out, float *const *blocks, int n_blocks, size_t offset, size_t n,
                          float scale);
 
-/* How many moment arrays the optimizer keeps (0 sgd, 1 momentum, 2 adam). */
+/* How many moment arrays the optimizer keeps (0 sgd, 1 momentum, 2 adam and adamw). */
 int dp_optim_moments(dp_optim_kind kind);
 
 #endif

@@ -15,8 +15,8 @@ static const struct {
     dp_names_kind kind;
     int count;
 } KINDS[] = {
-    {DP_NAMES_ACT, DP_ACT_SOFTMAX + 1},      {DP_NAMES_LOSS, DP_LOSS_MAE + 1},
-    {DP_NAMES_OPTIM, DP_OPT_ADAM + 1},       {DP_NAMES_BIND, DP_BIND_NONE + 1},
+    {DP_NAMES_ACT, DP_ACT_GELU + 1},      {DP_NAMES_LOSS, DP_LOSS_MAE + 1},
+    {DP_NAMES_OPTIM, DP_OPT_ADAMW + 1},       {DP_NAMES_BIND, DP_BIND_NONE + 1},
     {DP_NAMES_REDUCE, DP_REDUCE_TREE + 1},   {DP_NAMES_TEAM, 2},
 };
 enum { NKINDS = sizeof KINDS / sizeof KINDS[0] };

@@ -55,11 +55,12 @@ head = 20 + 4 * ns + 8
 if kind == "ckpt":
     st = head + 52
     n_params = struct.unpack_from("<Q", b, st + 52)[0]
-    hlen = st + 76
+    hlen = st + 76 + 8 + 4 * 31 + 4 * 30  # format 3: n_act, slope, act[31], dropout[30]
     where = {"epoch": (st, "<I"), "global_step": (st + 12, "<Q"),
              "m2": (hlen + 8 * n_params + 4 * 3, "<I")}[field]
 else:
-    where = {"w1": (head + 8 + 4 * 2, "<I")}[field]
+    acts = 4 * (ns - 1) + 4  # format 2: act[ns - 1], leaky_slope
+    where = {"w1": (head + acts + 8 + 4 * 2, "<I")}[field]
 struct.pack_into(where[1], b, where[0], int(value, 0))
 struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
 open(out, "wb").write(b)

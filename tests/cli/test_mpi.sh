@@ -166,9 +166,12 @@ def load(path):
     assert zlib.crc32(b[:-4]) & 0xffffffff == crc, f"{path}: bad crc"
     off = 8
     ver, endian, n = struct.unpack_from("<III", b, off); off += 12
-    assert ver == 1 and endian == 0x01020304, (ver, endian)
+    assert ver in (1, 2) and endian == 0x01020304, (ver, endian)
     sizes = struct.unpack_from(f"<{n}I", b, off); off += 4 * n
-    act, loss, n_params = struct.unpack_from("<IIQ", b, off); off += 16
+    act, loss = struct.unpack_from("<II", b, off); off += 8
+    if ver >= 2:  # format 2: every weight layer's activation and leaky_slope
+        act = struct.unpack_from(f"<{n}I", b, off); off += 4 * n
+    (n_params,) = struct.unpack_from("<Q", b, off); off += 8
     params = struct.unpack_from(f"<{n_params}f", b, off); off += 4 * n_params
     assert off + 4 == len(b), f"{path}: {len(b) - off - 4} trailing bytes"
     return (sizes, act, loss), params

@@ -341,7 +341,7 @@ static inline const char *fz_ckpt(const char *dir, const uint8_t *data, size_t s
     memset(&e, 0, sizeof e);
     dp_status s = dp_checkpoint_load(path, &sp, &cfg, &st, &e);
     if (s == DP_OK) {
-        int want_m = cfg.optim == DP_OPT_ADAM ? 2 : cfg.optim == DP_OPT_MOMENTUM ? 1 : 0;
+        int want_m = cfg.optim >= DP_OPT_ADAM ? 2 : cfg.optim == DP_OPT_MOMENTUM ? 1 : 0;
         if (st.n_params != fz_param_count(&sp) || !st.params || !st.perm)
             bad = fz_bad("checkpoint arrays do not match its spec");
         else if (st.n_moments != want_m || (want_m >= 1) != (st.m1 != NULL) ||
@@ -431,7 +431,7 @@ static inline const char *fz_flags(const uint8_t *data, size_t size)
             else if (!(cfg.weight_decay >= 0.0f) || !isfinite(cfg.weight_decay))
                 bad = fz_bad("dp_flags_train_config accepted a negative or non-finite "
                              "weight decay");
-            else if ((unsigned)cfg.optim > DP_OPT_ADAM || (unsigned)cfg.reduce > DP_REDUCE_TREE)
+            else if ((unsigned)cfg.optim > DP_OPT_ADAMW || (unsigned)cfg.reduce > DP_REDUCE_TREE)
                 bad = fz_bad("dp_flags_train_config returned an optimizer/reduce code out of "
                              "range");
         } else {

@@ -82,7 +82,8 @@ static void write_with_crc(const char *path, unsigned char *b, size_t len)
 #define ST (CFG + 52u)
 #define EPOCH (ST + 0u)
 #define GSTEP (ST + 12u)
-#define CK_HLEN (ST + 76u)
+#define CK_V3 (8u + 4u * 31u + 4u * 30u) /* format 3: n_act, slope, act[31], dropout[30] */
+#define CK_HLEN (ST + 76u + CK_V3)
 
 typedef struct fixture {
     dp_spec spec;
@@ -105,7 +106,7 @@ static void make_state(fixture *x, dp_optim_kind optim)
     dp_train_state *s = &x->st;
     s->epoch = 2, s->next_step = 1, s->global_step = 4, s->n_train = NTRAIN;
     s->epoch_samples = 4, s->epoch_steps = 1, s->n_params = NP;
-    s->n_moments = optim == DP_OPT_ADAM ? 2 : optim == DP_OPT_MOMENTUM ? 1 : 0;
+    s->n_moments = optim >= DP_OPT_ADAM ? 2 : optim == DP_OPT_MOMENTUM ? 1 : 0;
     s->params = x->params;
     s->m1 = s->n_moments >= 1 ? x->m1 : NULL;
     s->m2 = s->n_moments == 2 ? x->m2 : NULL;
@@ -244,7 +245,7 @@ START_TEST(model_nonfinite_weights)
     ck_assert_msg(dp_model_file_save(p, &s, w, n, &e) == DP_OK, "%s", e.msg);
     size_t len;
     unsigned char *b = read_all(p, &len);
-    const size_t at = 20 + 4 * 3 + 16;
+    const size_t at = 20 + 4 * 3 + 16 + 2 * 4 + 4; /* format 2: + act[2], leaky_slope */
     put_u32(b + at + 4 * 49, 0x7fc00000u);
     write_with_crc(p, b, len);
     expect_model(p, DP_EDATA, "layer 2 weights hold NaN at index 17");
@@ -265,12 +266,13 @@ START_TEST(ckpt_version_1_still_loads)
     tpath(p, "ck.bin");
     size_t len;
     unsigned char *b = valid_ckpt(p, &len);
-    /* A version 1 file: the same without the 12 bytes of fingerprint and deterministic. */
-    unsigned char *v1 = malloc(len - 12);
+    /* A version 1 file: the same without the 12 bytes of fingerprint and deterministic (and
+     * format 3's block after them). */
+    unsigned char *v1 = malloc(len - 12 - CK_V3);
     memcpy(v1, b, ST + 64);
-    memcpy(v1 + ST + 64, b + ST + 76, len - (ST + 76));
+    memcpy(v1 + ST + 64, b + ST + 76 + CK_V3, len - (ST + 76 + CK_V3));
     put_u32(v1 + 8, 1);
-    write_with_crc(p, v1, len - 12);
+    write_with_crc(p, v1, len - 12 - CK_V3);
     dp_spec s;
     dp_train_config c;
     dp_train_state t;

@@ -170,10 +170,11 @@ START_TEST(layout_is_documented_little_endian)
     save_small(mpath, params);
     size_t len;
     unsigned char *b = read_all(mpath, &len);
-    size_t hlen = 8 + 4 + 4 + 4 + 3 * 4 + 4 + 4 + 8;
+    /* version 2: + u32 act[2] (per weight layer) + f32 leaky_slope before n_params */
+    size_t hlen = 8 + 4 + 4 + 4 + 3 * 4 + 4 + 4 + 2 * 4 + 4 + 8;
     ck_assert_uint_eq(len, hlen + 4 * SMALL_N + 4);
     ck_assert_int_eq(memcmp(b, "DPMLPMDL", 8), 0);
-    static const unsigned char ver_marker[8] = {1, 0, 0, 0, 4, 3, 2, 1};
+    static const unsigned char ver_marker[8] = {2, 0, 0, 0, 4, 3, 2, 1};
     ck_assert_int_eq(memcmp(b + 8, ver_marker, 8), 0);
     ck_assert_uint_eq(get_u32(b + 16), 3);
     ck_assert_uint_eq(get_u32(b + 20), 3);
@@ -181,8 +182,11 @@ START_TEST(layout_is_documented_little_endian)
     ck_assert_uint_eq(get_u32(b + 28), 2);
     ck_assert_uint_eq(get_u32(b + 32), DP_ACT_TANH);
     ck_assert_uint_eq(get_u32(b + 36), DP_LOSS_XENT);
-    ck_assert_uint_eq(get_u32(b + 40), SMALL_N);
-    ck_assert_uint_eq(get_u32(b + 44), 0);
+    ck_assert_uint_eq(get_u32(b + 40), DP_ACT_TANH);    /* the spec's n_act 0, resolved */
+    ck_assert_uint_eq(get_u32(b + 44), DP_ACT_SOFTMAX);
+    ck_assert_uint_eq(get_u32(b + 48), 0);              /* leaky_slope 0.0f */
+    ck_assert_uint_eq(get_u32(b + 52), SMALL_N);
+    ck_assert_uint_eq(get_u32(b + 56), 0);
     for (size_t i = 0; i < SMALL_N; i++) {
         uint32_t u;
         memcpy(&u, &params[i], 4);
@@ -294,7 +298,7 @@ START_TEST(other_version)
     put_u32(b + 8, 7);
     fix_crc(b, len);
     write_all(mpath, b, len);
-    expect_edata(mpath, "model format version 7, this dpmlp reads version 1", "version 7");
+    expect_edata(mpath, "model format version 7, this dpmlp reads version 1 to 2", "version 7");
     free(b);
 }
 END_TEST
@@ -364,11 +368,31 @@ START_TEST(absurd_header_fields)
         write_all(mpath, b, len);
         expect_edata(mpath, "loss", "loss");
     }
+    /* Per-layer codes (version 2): out of range, or in range but breaking a rule. */
+    static const struct { size_t at; uint32_t code; const char *word; } bad_act[] = {
+        {40, 99, "layer 1 activation code 99"}, {44, DP_ACT_GELU + 1, "activation code"},
+        {40, DP_ACT_SOFTMAX, "hidden layer 1 cannot be 'softmax'"},
+        {44, DP_ACT_SIGMOID, "--out sigmoid with --loss xent"}};
+    for (size_t i = 0; i < sizeof bad_act / sizeof *bad_act; i++) {
+        memcpy(b, orig, len);
+        put_u32(b + bad_act[i].at, bad_act[i].code);
+        fix_crc(b, len);
+        write_all(mpath, b, len);
+        expect_edata(mpath, bad_act[i].word, "per-layer act");
+    }
+    static const uint32_t bad_slope[] = {0xbf800000u /* -1 */, 0x40000000u /* 2 */, 0x7fc00000u};
+    for (size_t i = 0; i < 3; i++) {
+        memcpy(b, orig, len);
+        put_u32(b + 48, bad_slope[i]);
+        fix_crc(b, len);
+        write_all(mpath, b, len);
+        expect_edata(mpath, "--leaky-slope", "slope");
+    }
     static const uint64_t bad_np[] = {0, SMALL_N - 1, SMALL_N + 1, 0xffffffffffffffffull};
     for (size_t i = 0; i < 4; i++) {
         memcpy(b, orig, len);
-        put_u32(b + 40, (uint32_t)bad_np[i]);
-        put_u32(b + 44, (uint32_t)(bad_np[i] >> 32));
+        put_u32(b + 52, (uint32_t)bad_np[i]);
+        put_u32(b + 56, (uint32_t)(bad_np[i] >> 32));
         fix_crc(b, len);
         write_all(mpath, b, len);
         expect_edata(mpath, "parameters", "n_params");
@@ -578,7 +602,7 @@ static void make_fixture(ck_fixture *x, const dp_spec *spec, dp_optim_kind optim
     st->epoch_samples = n_train < 8 ? n_train : 8;
     st->epoch_steps = 2;
     st->n_params = np;
-    st->n_moments = optim == DP_OPT_ADAM ? 2 : optim == DP_OPT_MOMENTUM ? 1 : 0;
+    st->n_moments = optim >= DP_OPT_ADAM ? 2 : optim == DP_OPT_MOMENTUM ? 1 : 0;
     st->params = dp_alloc(np * sizeof(float));
     fill_params(st->params, np, seed);
     if (st->n_moments >= 1) fill_params(st->m1 = dp_alloc(np * sizeof(float)), np, seed + 100);
@@ -614,8 +638,12 @@ static int same_as(const ck_fixture *x, const dp_spec *s, const dp_train_config 
                    const dp_train_state *t)
 {
     const dp_train_state *w = &x->st;
-    if (s->n_sizes != x->spec.n_sizes || s->hidden != x->spec.hidden || s->loss != x->spec.loss)
+    if (s->n_sizes != x->spec.n_sizes || s->hidden != x->spec.hidden || s->loss != x->spec.loss ||
+        s->n_act != x->spec.n_act || memcmp(&s->leaky_slope, &x->spec.leaky_slope, 4))
         return 0;
+    for (int l = 0; l + 1 < s->n_sizes; l++)
+        if (dp_spec_layer_act(s, l) != dp_spec_layer_act(&x->spec, l)) return 0;
+    if (memcmp(c->dropout, x->cfg.dropout, sizeof c->dropout)) return 0;
     for (int i = 0; i < s->n_sizes; i++)
         if (s->sizes[i] != x->spec.sizes[i]) return 0;
     dp_train_config wc = x->cfg;
@@ -687,7 +715,12 @@ static void expect_ckpt_edata(const char *path, const char *word, const char *ct
 #define CK_NS 3u
 #define CK_CFG (20u + 4u * CK_NS + 8u)      /* optim */
 #define CK_ST (CK_CFG + 52u)               /* epoch */
-#define CK_HLEN (CK_ST + 76u)  /* format version 2: + u64 data_fingerprint, u32 deterministic */
+#define CK_V3 (CK_ST + 76u)    /* version 2 ends here (+ u64 data_fingerprint, u32 deterministic) */
+#define CK_NACT CK_V3
+#define CK_SLOPE (CK_V3 + 4u)
+#define CK_ACT0 (CK_V3 + 8u)                   /* u32 act[31] */
+#define CK_DROP0 (CK_ACT0 + 4u * 31u)          /* f32 dropout[30] */
+#define CK_HLEN (CK_DROP0 + 4u * 30u)
 #define CK_OPTIM CK_CFG
 #define CK_BATCH (CK_CFG + 32u)
 #define CK_REDUCE (CK_CFG + 48u)
@@ -718,8 +751,8 @@ static void patched_expect(unsigned char *b, size_t len, const char *word, const
 START_TEST(ckpt_round_trip_each_optimizer)
 {
     dp_spec s = small_spec();
-    static const dp_optim_kind kinds[] = {DP_OPT_SGD, DP_OPT_MOMENTUM, DP_OPT_ADAM};
-    for (int k = 0; k < 3; k++) {
+    static const dp_optim_kind kinds[] = {DP_OPT_SGD, DP_OPT_MOMENTUM, DP_OPT_ADAM, DP_OPT_ADAMW};
+    for (int k = 0; k < 4; k++) {
         ck_fixture x;
         make_fixture(&x, &s, kinds[k], CK_NTRAIN_SMALL, 11 + (uint32_t)k);
         save_fixture(cpath, &x);
@@ -729,7 +762,7 @@ START_TEST(ckpt_round_trip_each_optimizer)
         ck_assert_uint_eq(len, CK_HLEN + 4 * SMALL_N * (1 + (size_t)x.st.n_moments) +
                                    4 * CK_NTRAIN_SMALL + 4);
         ck_assert_int_eq(memcmp(b, "DPMLPCKP", 8), 0);
-        ck_assert_uint_eq(get_u32(b + 8), 2);
+        ck_assert_uint_eq(get_u32(b + 8), 3);
         ck_assert_uint_eq(get_u32(b + 12), 0x01020304u);
         ck_assert_uint_eq(get_u32(b + CK_OPTIM), kinds[k]);
         ck_assert_uint_eq(get_u32(b + CK_FPRINT) | (uint64_t)get_u32(b + CK_FPRINT + 4) << 32,
@@ -908,7 +941,7 @@ START_TEST(ckpt_version_and_byte_order)
     size_t len;
     unsigned char *b = read_all(cpath, &len);
     put_u32(b + 8, 9);
-    patched_expect(b, len, "checkpoint format version 9, this dpmlp reads version 1", "v9");
+    patched_expect(b, len, "checkpoint format version 9, this dpmlp reads version 1 to 3", "v9");
     put_u32(b + 8, 1);
     static const unsigned char be[4] = {1, 2, 3, 4};
     memcpy(b + 12, be, 4);
@@ -943,8 +976,8 @@ START_TEST(ckpt_inconsistent_fields)
     patched_expect(b, len, "n_moments", "adam data, sgd optimizer");
     FRESH(), put_u32(b + CK_NMOM, 3);
     patched_expect(b, len, "n_moments", "3 moments");
-    FRESH(), put_u32(b + CK_OPTIM, 3);
-    patched_expect(b, len, "optimizer code 3", "optim 3");
+    FRESH(), put_u32(b + CK_OPTIM, 4);
+    patched_expect(b, len, "optimizer code 4", "optim 4");
     FRESH(), put_u32(b + CK_REDUCE, 3);
     patched_expect(b, len, "reduce code 3", "reduce 3");
     FRESH(), put_u32(b + CK_BATCH, 0);

@@ -214,9 +214,9 @@ START_TEST(vector_state_clean_on_return)
         FAST[form](5, 40, 20, A, 40, B, 40, C, 40, 0);
         ck_assert_msg(!upper_state_dirty(), "%s %s leaves upper state", dp_kernels_path(), FORM[form]);
     }
-    dp_bias_act_forward(C, B, 3, 40, DP_ACT_RELU);
+    dp_bias_act_forward(C, B, 3, 40, DP_ACT_RELU, 0.0f, NULL);
     ck_assert(!upper_state_dirty());
-    dp_act_backward(C, A, 100, DP_ACT_TANH);
+    dp_act_backward(C, A, NULL, 100, DP_ACT_TANH, 0.0f);
     ck_assert(!upper_state_dirty());
     dp_colsum(B, C, 3, 40, 1);
     ck_assert(!upper_state_dirty());
@@ -237,13 +237,15 @@ START_TEST(vector_state_clean_on_return)
 }
 END_TEST
 
-static const dp_act ACTS[] = {DP_ACT_RELU, DP_ACT_SIGMOID, DP_ACT_TANH, DP_ACT_LINEAR, DP_ACT_SOFTMAX};
+static const dp_act ACTS[] = {DP_ACT_RELU,    DP_ACT_SIGMOID,    DP_ACT_TANH, DP_ACT_LINEAR,
+                              DP_ACT_SOFTMAX, DP_ACT_LEAKY_RELU, DP_ACT_GELU};
+#define N_ACTS (sizeof ACTS / sizeof *ACTS)
 
 START_TEST(bias_act_matches_reference)
 {
     if (!kp_use_path(_i)) return;
     static const size_t shapes[][2] = {{1, 1}, {3, 17}, {5, 300}, {64, 256}, {7, 10}, {2, 33}};
-    for (size_t a = 0; a < 5; a++)
+    for (size_t a = 0; a < N_ACTS; a++)
         for (size_t s = 0; s < 6; s++) {
             size_t m = shapes[s][0], n = shapes[s][1];
             float *y = mat(m, n, n), *b = mat(1, n, n), *r = malloc(m * n * sizeof *r);
@@ -251,8 +253,8 @@ START_TEST(bias_act_matches_reference)
             for (size_t i = 0; i < m * n; i++) y[i] *= 8.0f;
             y[0] = -b[0]; /* x = 0 exactly */
             memcpy(r, y, m * n * sizeof *r);
-            dp_bias_act_forward(y, b, m, n, ACTS[a]);
-            dp_ref_bias_act_forward(r, b, m, n, ACTS[a]);
+            dp_bias_act_forward(y, b, m, n, ACTS[a], 0.125f, NULL);
+            dp_ref_bias_act_forward(r, b, m, n, ACTS[a], 0.125f, NULL);
             for (size_t i = 0; i < m * n; i++)
                 ck_assert_msg(fabsf(y[i] - r[i]) <= 1e-6f * fabsf(r[i]), "%s act %d [%zu] %g vs %g",
                               dp_kernels_path(), (int)ACTS[a], i, y[i], r[i]);
@@ -267,8 +269,8 @@ START_TEST(activations_saturate)
     float y[6] = {100, -100, 1e30f, -1e30f, 88.8f, -88.8f}, b[6] = {0};
     float t[6];
     memcpy(t, y, sizeof t);
-    dp_bias_act_forward(y, b, 1, 6, DP_ACT_SIGMOID);
-    dp_bias_act_forward(t, b, 1, 6, DP_ACT_TANH);
+    dp_bias_act_forward(y, b, 1, 6, DP_ACT_SIGMOID, 0.0f, NULL);
+    dp_bias_act_forward(t, b, 1, 6, DP_ACT_TANH, 0.0f, NULL);
     for (int i = 0; i < 6; i++) {
         ck_assert(isfinite(y[i]) && y[i] >= 0.0f && y[i] <= 1.0f);
         ck_assert(isfinite(t[i]) && fabsf(t[i]) <= 1.0f);
@@ -278,7 +280,7 @@ START_TEST(activations_saturate)
     ck_assert_float_eq(t[0], 1.0f);
     ck_assert_float_eq(t[1], -1.0f);
     float r[3] = {-100, 0, 100}, rb[3] = {0};
-    dp_bias_act_forward(r, rb, 1, 3, DP_ACT_RELU);
+    dp_bias_act_forward(r, rb, 1, 3, DP_ACT_RELU, 0.0f, NULL);
     ck_assert_float_eq(r[0], 0.0f);
     ck_assert_float_eq(r[2], 100.0f);
 }
@@ -288,7 +290,7 @@ START_TEST(act_backward_matches_reference)
 {
     if (!kp_use_path(_i)) return;
     static const size_t counts[] = {1, 7, 17, 300, 4099};
-    for (size_t a = 0; a < 5; a++)
+    for (size_t a = 0; a < N_ACTS; a++)
         for (size_t c = 0; c < 5; c++) {
             size_t n = counts[c];
             float *y = mat(1, n, n), *dy = mat(1, n, n), *r = malloc(n * sizeof *r);
@@ -300,8 +302,9 @@ START_TEST(act_backward_matches_reference)
             ck_assert_ptr_nonnull(d0);
             memcpy(r, dy, n * sizeof *r);
             memcpy(d0, dy, n * sizeof *d0);
-            dp_act_backward(dy, y, n, ACTS[a]);
-            dp_ref_act_backward(r, y, n, ACTS[a]);
+            /* gelu reads the pre-activation: y serves as it */
+            dp_act_backward(dy, y, y, n, ACTS[a], 0.125f);
+            dp_ref_act_backward(r, y, y, n, ACTS[a], 0.125f);
             /* relu and linear are exact; a compiler may fuse 1 − y·y into an FMA in one path
              * and not another (clang contracts by default), which moves the result by about
              * one rounding of y·y, relative to dy */
@@ -321,7 +324,7 @@ START_TEST(relu_backward_at_zero)
     if (!kp_use_path(_i)) return;
     float y[20], dy[20];
     for (int i = 0; i < 20; i++) y[i] = (float)(i % 3) - 1.0f, dy[i] = INFINITY; /* -1, 0, 1 */
-    dp_act_backward(dy, y, 20, DP_ACT_RELU);
+    dp_act_backward(dy, y, NULL, 20, DP_ACT_RELU, 0.0f);
     for (int i = 0; i < 20; i++)
         if (y[i] > 0.0f)
             ck_assert(isinf(dy[i]));

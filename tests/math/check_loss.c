@@ -44,7 +44,7 @@ START_TEST(softmax_xent_against_naive)
 {
     float y[XR * XK], dz[XR * XK];
     memcpy(y, XZ, sizeof y);
-    dp_output_activate(DP_LOSS_XENT, y, XR, XK);
+    dp_output_forward(DP_ACT_SOFTMAX, y, XR, XK);
     double want_loss = 0.0;
     for (size_t i = 0; i < XR; i++) {
         double p[XK], sum = 0.0;
@@ -80,7 +80,7 @@ START_TEST(xent_gradient_is_derivative)
     const int32_t label = 1;
     float y[XK], dz[XK];
     memcpy(y, z0, sizeof y);
-    dp_output_activate(DP_LOSS_XENT, y, 1, XK);
+    dp_output_forward(DP_ACT_SOFTMAX, y, 1, XK);
     dp_loss_eval(DP_LOSS_XENT, y, 1, XK, &label, NULL, dz);
     for (size_t j = 0; j < XK; j++) {
         double lp[2];
@@ -88,7 +88,7 @@ START_TEST(xent_gradient_is_derivative)
             float z[XK];
             memcpy(z, z0, sizeof z);
             z[j] += s ? -1e-2f : 1e-2f;
-            dp_output_activate(DP_LOSS_XENT, z, 1, XK);
+            dp_output_forward(DP_ACT_SOFTMAX, z, 1, XK);
             lp[s] = dp_loss_eval(DP_LOSS_XENT, z, 1, XK, &label, NULL, NULL);
         }
         NEAR(dz[j], (lp[0] - lp[1]) / 2e-2, 1e-3);
@@ -103,7 +103,7 @@ START_TEST(bce_single_output_against_naive)
     enum { N = sizeof z / sizeof z[0] };
     float y[N], dz[N];
     memcpy(y, z, sizeof y);
-    dp_output_activate(DP_LOSS_BCE, y, N, 1);
+    dp_output_forward(DP_ACT_SIGMOID, y, N, 1);
     double want = 0.0;
     for (size_t i = 0; i < N; i++) {
         double p = naive_sigmoid(z[i]);
@@ -128,7 +128,7 @@ START_TEST(bce_multi_output_against_naive)
     float y[2 * 3] = {0.2f, -0.4f, 1.0f, 100.0f, -100.0f, 0.0f}, dz[6];
     const float z[6] = {0.2f, -0.4f, 1.0f, 100.0f, -100.0f, 0.0f};
     const int32_t labels[2] = {2, 1};
-    dp_output_activate(DP_LOSS_BCE, y, 2, 3);
+    dp_output_forward(DP_ACT_SIGMOID, y, 2, 3);
     double want = 0.0;
     for (size_t i = 0; i < 2; i++) {
         double row = 0.0;
@@ -154,9 +154,9 @@ START_TEST(mse_mae_against_naive)
     const float tg[M * K] = {0.0f, -2.0f, 1.5f, 1.0f, 4.0f, 100.0f};
     float y[M * K], dz[M * K];
     memcpy(y, z, sizeof y);
-    dp_output_activate(DP_LOSS_MSE, y, M, K);
+    dp_output_forward(DP_ACT_LINEAR, y, M, K);
     ck_assert(memcmp(y, z, sizeof y) == 0);
-    dp_output_activate(DP_LOSS_MAE, y, M, K);
+    dp_output_forward(DP_ACT_LINEAR, y, M, K);
     ck_assert(memcmp(y, z, sizeof y) == 0);
 
     /* The loss averages with a float 1/K, so agreement is to float precision. */

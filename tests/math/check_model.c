@@ -10,86 +10,8 @@
 #include "loss.h"
 #include "model.h"
 #include "optim.h"
+#include "math/netfd.h"
 #include "rng.h"
-
-typedef struct net {
-    dp_spec spec;
-    dp_layout lay;
-    float *params, *grad;
-    dp_workspace ws;
-    float *x;  /* m × inputs, kept to restore act[0] */
-    size_t m;
-} net;
-
-static void net_init(net *n, const int *sizes, int n_sizes, dp_act act, dp_loss loss, size_t m)
-{
-    memset(n, 0, sizeof *n);
-    n->spec.n_sizes = n_sizes;
-    memcpy(n->spec.sizes, sizes, (size_t)n_sizes * sizeof(int));
-    n->spec.hidden = act;
-    n->spec.loss = loss;
-    dp_layout_init(&n->lay, &n->spec);
-    n->params = dp_alloc(n->lay.n_params * sizeof(float));
-    n->grad = dp_alloc(n->lay.n_params * sizeof(float));
-    dp_model_init_params(&n->spec, &n->lay, n->params, 7);
-    dp_rng r;
-    dp_rng_seed(&r, 99, 1);
-    /* Non-zero biases so ReLU kinks are not all at the same place. */
-    for (int l = 0; l < n->lay.n_layers; l++)
-        for (int j = 0; j < sizes[l + 1]; j++)
-            n->params[n->lay.b_off[l] + j] = 0.1f * (dp_rng_uniform(&r) - 0.5f);
-    ck_assert_int_eq(dp_workspace_init(&n->ws, &n->spec, m, NULL), DP_OK);
-    n->m = m;
-    n->x = malloc(m * (size_t)sizes[0] * sizeof(float));
-    for (size_t i = 0; i < m * (size_t)sizes[0]; i++) n->x[i] = 2.0f * dp_rng_uniform(&r) - 1.0f;
-    int K = sizes[n_sizes - 1];
-    for (size_t i = 0; i < m; i++) {
-        n->ws.labels[i] = (int32_t)dp_rng_below(&r, (loss == DP_LOSS_BCE && K == 1) ? 2 : (uint64_t)K);
-        for (int j = 0; j < K; j++) n->ws.targets[i * (size_t)K + j] = dp_rng_uniform(&r) * 2 - 1;
-    }
-}
-
-static void net_free(net *n)
-{
-    dp_free(n->params);
-    dp_free(n->grad);
-    dp_workspace_free(&n->ws);
-    free(n->x);
-}
-
-static double net_loss(net *n)
-{
-    memcpy(n->ws.act[0], n->x, n->m * (size_t)n->spec.sizes[0] * sizeof(float));
-    dp_model_forward(&n->spec, &n->lay, n->params, &n->ws, n->m);
-    double loss, score;
-    dp_model_score(&n->spec, &n->ws, n->m, &loss, &score);
-    return loss;
-}
-
-/* Relative error ||analytic - numeric|| / (||analytic|| + ||numeric||) over all parameters. */
-static double gradient_error(net *n)
-{
-    memcpy(n->ws.act[0], n->x, n->m * (size_t)n->spec.sizes[0] * sizeof(float));
-    dp_model_forward(&n->spec, &n->lay, n->params, &n->ws, n->m);
-    double loss = dp_model_backward(&n->spec, &n->lay, n->params, &n->ws, n->m, n->grad, 0);
-    ck_assert(isfinite(loss));
-    double diff2 = 0, a2 = 0, n2 = 0;
-    for (size_t p = 0; p < n->lay.n_params; p++) {
-        float saved = n->params[p];
-        float h = 2e-3f * fmaxf(1.0f, fabsf(saved));
-        n->params[p] = saved + h;
-        double up = net_loss(n);
-        n->params[p] = saved - h;
-        double down = net_loss(n);
-        n->params[p] = saved;
-        double numeric = (up - down) / (2.0 * h);
-        double analytic = n->grad[p];
-        diff2 += (analytic - numeric) * (analytic - numeric);
-        a2 += analytic * analytic;
-        n2 += numeric * numeric;
-    }
-    return sqrt(diff2) / (sqrt(a2) + sqrt(n2) + 1e-12);
-}
 
 static const dp_act ACTS[] = {DP_ACT_RELU, DP_ACT_SIGMOID, DP_ACT_TANH};
 
@@ -174,7 +96,7 @@ START_TEST(test_loss_values)
     /* Uniform softmax over 4 classes: loss log 4, gradient p - onehot. */
     float y[4] = {0, 0, 0, 0}, dz[4];
     int32_t label = 2;
-    dp_output_activate(DP_LOSS_XENT, y, 1, 4);
+    dp_output_forward(DP_ACT_SOFTMAX, y, 1, 4);
     ck_assert_float_eq_tol(y[0], 0.25f, 1e-7f);
     double l = dp_loss_eval(DP_LOSS_XENT, y, 1, 4, &label, NULL, dz);
     ck_assert_double_eq_tol(l, log(4.0), 1e-6);
@@ -182,7 +104,7 @@ START_TEST(test_loss_values)
     ck_assert_float_eq_tol(dz[1], 0.25f, 1e-7f);
     /* Softmax of huge logits stays finite. */
     float big[3] = {1000.0f, -1000.0f, 0.0f};
-    dp_output_activate(DP_LOSS_XENT, big, 1, 3);
+    dp_output_forward(DP_ACT_SOFTMAX, big, 1, 3);
     ck_assert(isfinite(big[0]) && big[0] > 0.999f);
     label = 1;
     ck_assert(isfinite(dp_loss_eval(DP_LOSS_XENT, big, 1, 3, &label, NULL, NULL)));
@@ -194,7 +116,7 @@ START_TEST(test_loss_values)
     /* BCE with one output: p = 0.5 costs log 2; accuracy counts p > 0.5 as class 1. */
     float p[2] = {0.0f, 4.0f};
     int32_t labels[2] = {1, 1};
-    dp_output_activate(DP_LOSS_BCE, p, 2, 1);
+    dp_output_forward(DP_ACT_SIGMOID, p, 2, 1);
     ck_assert_float_eq_tol(p[0], 0.5f, 1e-7f);
     double bce = dp_loss_eval(DP_LOSS_BCE, p, 1, 1, labels, NULL, NULL);
     ck_assert_double_eq_tol(bce, log(2.0), 1e-6);

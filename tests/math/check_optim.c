@@ -1,4 +1,4 @@
-/* Optimizer tests: sgd, momentum and adam (through dp_optim_apply, the engine's entry, and so
+/* Optimizer tests: sgd, momentum, adam and adamw (through dp_optim_apply, the engine's entry, and so
  * the kernels' flat ops) against a naive double reference over a few steps, on every kernel
  * path this CPU runs; the portable path bit for bit against the documented float formulas
  * (the FMA paths may differ in the last bit where the compiler contracts, see kernels_flat.h);
@@ -23,24 +23,28 @@ static dp_train_config config(dp_optim_kind kind)
     dp_train_config cfg;
     dp_train_config_defaults(&cfg);
     cfg.optim = kind;
-    cfg.lr = kind == DP_OPT_ADAM ? 1e-2f : 0.1f;
+    cfg.lr = kind >= DP_OPT_ADAM ? 1e-2f : 0.1f;
     cfg.weight_decay = 0.01f;
     return cfg;
 }
 
-/* One step of the textbook rule in double over n elements (m, v: double moments). */
+/* One step of the textbook rule in double over n elements (m, v: double moments). AdamW as
+ * PyTorch writes it: w *= 1 - lr·wd, then the Adam step on the gradient without the decay. */
 static void naive_step(const dp_train_config *cfg, long t, double *w, const float *g, double *m,
                        double *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        double gi = g[i] + (double)cfg->weight_decay * w[i];
+        int adamw = cfg->optim == DP_OPT_ADAMW;
+        double gi = g[i] + (adamw ? 0.0 : (double)cfg->weight_decay * w[i]);
+        if (adamw) w[i] *= 1.0 - (double)cfg->lr * cfg->weight_decay;
         switch (cfg->optim) {
         case DP_OPT_SGD: w[i] -= cfg->lr * gi; break;
         case DP_OPT_MOMENTUM:
             m[i] = cfg->momentum * m[i] + gi;
             w[i] -= cfg->lr * m[i];
             break;
-        case DP_OPT_ADAM: {
+        case DP_OPT_ADAM:
+        case DP_OPT_ADAMW: {
             m[i] = cfg->beta1 * m[i] + (1.0 - cfg->beta1) * gi;
             v[i] = cfg->beta2 * v[i] + (1.0 - cfg->beta2) * gi * gi;
             double mh = m[i] / (1.0 - pow(cfg->beta1, (double)t));
@@ -58,7 +62,12 @@ static void float_step(const dp_optim_step *s, float *w, const float *g, float *
                        size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        float gi = g[i] + s->weight_decay * w[i];
+        int adamw = s->kind == DP_OPT_ADAMW;
+        float gi = adamw ? g[i] : g[i] + s->weight_decay * w[i];
+        if (adamw) {
+            float decay = s->lr * s->weight_decay;
+            w[i] = w[i] - decay * w[i];
+        }
         if (s->kind == DP_OPT_SGD) {
             w[i] -= s->lr * gi;
         } else if (s->kind == DP_OPT_MOMENTUM) {
@@ -112,6 +121,30 @@ END_TEST
 START_TEST(momentum_matches_naive) { check_rule(_i, DP_OPT_MOMENTUM); }
 END_TEST
 START_TEST(adam_matches_naive) { check_rule(_i, DP_OPT_ADAM); }
+END_TEST
+START_TEST(adamw_matches_naive) { check_rule(_i, DP_OPT_ADAMW); }
+END_TEST
+
+/* The decoupled decay is not adam's L2: with the same gradient and wd, the two rules move a
+ * weight differently (adam's decay passes through the moments' normalization, adamw's does
+ * not), and adamw with a zero gradient shrinks w by exactly (1 - lr·wd) per step. */
+START_TEST(adamw_decay_is_decoupled)
+{
+    dp_train_config a = config(DP_OPT_ADAM), aw = config(DP_OPT_ADAMW);
+    a.weight_decay = aw.weight_decay = 0.5f;
+    float *w1 = dp_calloc(64), *w2 = dp_calloc(64), *g = dp_calloc(64);
+    float *m1 = dp_calloc(64), *v1 = dp_calloc(64), *m2 = dp_calloc(64), *v2 = dp_calloc(64);
+    w1[0] = w2[0] = 4.0f; /* adam's first step moves ~lr whatever wd·w is; adamw's lr·wd·w */
+    dp_optim_step s1, s2;
+    dp_optim_prepare(&s1, &a, 1);
+    dp_optim_prepare(&s2, &aw, 1);
+    dp_optim_apply(&s1, w1, g, m1, v1, 1);
+    dp_optim_apply(&s2, w2, g, m2, v2, 1);
+    ck_assert_float_eq(w2[0], 4.0f - (aw.lr * aw.weight_decay) * 4.0f);
+    ck_assert_float_eq(m2[0], 0.0f); /* no decay in adamw's moments */
+    ck_assert(m1[0] != 0.0f && fabsf(w1[0] - w2[0]) > 1e-4f);
+    dp_free(w1), dp_free(w2), dp_free(g), dp_free(m1), dp_free(v1), dp_free(m2), dp_free(v2);
+}
 END_TEST
 
 /* The reduction's sum: blocks added in order 0..T−1 from `offset`, then scaled. Each element
@@ -245,6 +278,8 @@ static Suite *optim_suite(void)
     tcase_add_loop_test(c, sgd_matches_naive, 0, KP_NPATHS);
     tcase_add_loop_test(c, momentum_matches_naive, 0, KP_NPATHS);
     tcase_add_loop_test(c, adam_matches_naive, 0, KP_NPATHS);
+    tcase_add_loop_test(c, adamw_matches_naive, 0, KP_NPATHS);
+    tcase_add_test(c, adamw_decay_is_decoupled);
     tcase_add_loop_test(c, block_sum_fixed_order, 0, KP_NPATHS);
     tcase_add_loop_test(c, adam_zero_gradients_stay_finite, 0, KP_NPATHS);
     tcase_add_test(c, moments_per_rule);
