@@ -3,7 +3,7 @@
  * bli_sgemm, libxsmm JIT and OpenBLAS cblas_sgemm. forward nn(m,out,in), input gradient
  * nt(m,in,out), weight gradient tn(in,out,m); GFLOP/s and % of the one-core FMA peak.
  * Built and run by `make bench-kernels` (which detects the libraries and passes --peak);
- * usage: bench_kernels [--peak GFLOPS] [--quick] [--only CANDIDATE[,..]] */
+ * usage: bench_kernels [--peak GFLOPS] [--quick] [--only CANDIDATE[,..]] [--layers INxOUT[,..]] */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,13 +267,15 @@ int main(int argc, char **argv)
 {
     double peak = 0;
     int quick = 0;
-    const char *only = NULL;
+    const char *only = NULL, *layers_only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--peak") && i + 1 < argc) peak = atof(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--layers") && i + 1 < argc) layers_only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_kernels [--peak GFLOPS] [--quick] [--only C[,C..]]\n");
+            fprintf(stderr, "usage: bench_kernels [--peak GFLOPS] [--quick] [--only C[,C..]] "
+                            "[--layers INxOUT[,..]]\n");
             return 64;
         }
     }
@@ -302,6 +304,7 @@ int main(int argc, char **argv)
                 const prob *p = form == 0 ? &nn : form == 1 ? &nt : &tn;
                 char shape[24];
                 snprintf(shape, sizeof shape, "%zux%zu", in, out);
+                if (!wanted(layers_only, shape)) continue;
                 printf("%-4s %10s %4zu", form == 0 ? "nn" : form == 1 ? "nt" : "tn", shape, m);
                 for (int c = 0; c < nc; c++) {
                     double g = activate(&cs[c]) ? measure(&cs[c], p, 0.015) : 0;
