@@ -135,6 +135,11 @@ size_t dp_gemm_pf_rows(size_t K, size_t N)
     return K * N * sizeof(float) > l2_or_default() ? (size_t)dp_gemm_cfg_current()->pf : 0;
 }
 
+int dp_gemm_fits_l2(size_t kc, size_t N)
+{
+    return kc * N * sizeof(float) <= l2_or_default() / 2;
+}
+
 const char *dp_kernels_describe(void)
 {
     static _Thread_local char buf[320];

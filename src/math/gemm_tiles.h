@@ -28,5 +28,7 @@ size_t dp_gemm_kc(size_t M, size_t nr, size_t K);
 /* How many rows of an in-place B (K × N) to prefetch ahead; 0 when B fits
  * in L2 (the hardware prefetchers and L2 serve it). */
 size_t dp_gemm_pf_rows(size_t K, size_t N);
+/* Whether a kc × N block of B fills at most half of L2. */
+int dp_gemm_fits_l2(size_t kc, size_t N);
 
 #endif

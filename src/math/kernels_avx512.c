@@ -144,10 +144,20 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
     size_t pfd = ldb * dp_gemm_pf_rows(K, N);
     do {
         size_t kb = min_sz(kc, K - k0);
-        const float *a = acol ? A + k0 * lda : A + k0;
-        for (size_t j0 = 0; j0 < N; j0 += nr_max)
-            panel(tab, g, acol, M, min_sz(nr_max, N - j0), kb, a, lda, B + k0 * ldb + j0, ldb,
-                  pfd, C + j0, ldc, accumulate || k0 > 0);
+        const float *a = acol ? A + k0 * lda : A + k0, *b = B + k0 * ldb;
+        int acc = accumulate || k0 > 0;
+        if (acol && dp_gemm_fits_l2(kb, N)) {
+            /* tn, the B block in L2: row tiles outer, so C (often past L2) is written row
+             * after row in long runs instead of 16·nv floats down every row in turn. */
+            for (size_t i0 = 0; i0 < M; i0 += (size_t)g->mr)
+                for (size_t j0 = 0; j0 < N; j0 += nr_max)
+                    panel(tab, g, acol, min_sz((size_t)g->mr, M - i0), min_sz(nr_max, N - j0),
+                          kb, a + i0, lda, b + j0, ldb, pfd, C + i0 * ldc + j0, ldc, acc);
+        } else {
+            for (size_t j0 = 0; j0 < N; j0 += nr_max)
+                panel(tab, g, acol, M, min_sz(nr_max, N - j0), kb, a, lda, b + j0, ldb, pfd,
+                      C + j0, ldc, acc);
+        }
         k0 += kb;
     } while (k0 < K);
 }
