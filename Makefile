@@ -168,11 +168,24 @@ xor: all
 bench: all
 	scripts/bench.sh $(if $(THREADS),--threads 1$(comma)$(THREADS))
 
-# GFLOP/s of each kernel path at the per-worker shapes of a 784-256-128-10 network.
+# GFLOP/s of every GEMM candidate at the per-worker shapes, single-threaded: the own kernel
+# paths and tile configs, and each library found by a header + link test (recursive variables,
+# so only this target runs the tests; a missing library is a printed note, never an error).
+# OpenBLAS links first: BLIS also exports cblas_sgemm, and the first definition wins.
+bk_have = $(shell printf '\043include <$(1)>\nint main(void){return 0;}\n' | \
+	    $(CC) $(2) -x c - -o /dev/null $(3) 2>/dev/null && echo yes)
+BK_OPENBLAS_CF = $(shell pkg-config --cflags openblas 2>/dev/null)
+BK_LIBS = $(if $(call bk_have,cblas.h,$(BK_OPENBLAS_CF),-lopenblas),-DBK_OPENBLAS $(BK_OPENBLAS_CF) -lopenblas) \
+	  $(if $(call bk_have,dnnl.h,,-ldnnl),-DBK_DNNL -ldnnl) \
+	  $(if $(call bk_have,blis.h,,-lblis -lm),-DBK_BLIS -lblis) \
+	  $(if $(call bk_have,libxsmm.h,,-lxsmm -lxsmmnoblas -ldl),-DBK_XSMM -lxsmm -lxsmmnoblas -ldl)
+BENCH_KERNELS_ARGS ?=
 bench-kernels: $(BUILD)/libdpmlp.a
+	$(CC) -O2 -pthread scripts/peak_flops.c -o $(BUILD)/peak_flops
 	$(CC) $(CFLAGS) $(INC_tests) -o $(BUILD)/bench_kernels scripts/bench_kernels.c $(BUILD)/libdpmlp.a \
-	    $(LDFLAGS) $(LDLIBS)
-	$(BUILD)/bench_kernels
+	    $(LDFLAGS) $(BK_LIBS) $(LDLIBS)
+	$(BUILD)/bench_kernels --peak $$($(BUILD)/peak_flops --threads 1 | sed -n 's/.*gflops=//p') \
+	    $(BENCH_KERNELS_ARGS)
 
 # PyTorch (and OpenBLAS, which it needs to be a fair peer) for the side-by-side columns.
 bench-deps:

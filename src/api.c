@@ -106,6 +106,8 @@ dp_status dp_topo_print(int threads, dp_bind bind, void *file, dp_error *err)
     st = dp_topo_plan(t, threads, bind, &plan, err);
     if (st == DP_OK) {
         dp_topo_report(t, &plan, (FILE *)file);
+        dp_kernels_select(getenv("DPMLP_KERNELS"));
+        fprintf((FILE *)file, "kernels: %s\n", dp_kernels_describe());
         dp_plan_free(&plan);
     }
     dp_topo_close(t);
@@ -130,7 +132,8 @@ void dp_build_info(char *buf, size_t len)
 #else
              0,
 #endif
-             dp_topo_hwloc_version(), dp_kernels_select(getenv("DPMLP_KERNELS")),
+             dp_topo_hwloc_version(),
+             (dp_kernels_select(getenv("DPMLP_KERNELS")), dp_kernels_describe()),
              dp_dist_describe());
 }
 

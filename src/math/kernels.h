@@ -90,4 +90,15 @@ const char *dp_kernels_path(void);
  * in dp_kernels_select means: DPMLP_KERNELS if set, else the best the CPU runs. */
 const char *dp_kernels_note(void);
 
+/* The AVX-512 GEMMs' register tile ("8x48", "12x32": rows × columns of C in registers),
+ * chosen once from CPUID (vendor, family/model, cache sizes) or forced by
+ * DPMLP_GEMM_TILE=<name>; an unknown or NULL wish (with DPMLP_GEMM_TILE unset) means the
+ * CPU's choice. Every tile sums each C element in the same k order, so all give the same
+ * bits. dp_gemm_tile_select returns the name chosen; dp_gemm_tile_name(i) lists them
+ * (NULL past the last). */
+const char *dp_gemm_tile_select(const char *wanted);
+const char *dp_gemm_tile_name(size_t i);
+/* One line on what runs: path, tile, blocking and the CPU it was chosen for (per thread). */
+const char *dp_kernels_describe(void);
+
 #endif

@@ -1,6 +1,8 @@
 /* AVX-512 path (compiled with -mavx512f/vl/bw/dq -mfma, chosen at run time by kernels.c).
- * GEMMs: one register-blocked microkernel (MR rows × up to NR columns of C in zmm registers,
- * A broadcast, B rows loaded, FMA over k) driven three ways; edges use k-masks. */
+ * GEMMs: one register-blocked microkernel (mr rows × up to 16·nv columns of C in zmm
+ * registers, A broadcast, B rows loaded, FMA over k) driven three ways; edges use k-masks.
+ * The tile (mr × nv) and the k-block depth come from gemm_tiles.c (CPUID). */
+#include "gemm_tiles.h"
 #include "kernels_internal.h"
 
 #if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && \
@@ -9,9 +11,9 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* Tile of C: MR rows × NV zmm (16 floats each). 8 × 48 keeps 24 accumulators + 3 B vectors
- * + 1 broadcast in the 32 zmm registers; shard sizes 8, 16, 32, 64 are multiples of MR. */
-enum { MR = 8, NV = 3, NR = 16 * NV };
+/* Largest tile of C any config uses: MR rows, NV zmm (16 floats each); a config's mr × nv
+ * keeps its accumulators + B vectors + 1 broadcast in the 32 zmm registers. */
+enum { MR = 12, NV = 3, NR = 16 * NV };
 /* Depth of one packed Bᵀ panel for nt: KC × NR floats = 24 KiB, stays in L1. */
 enum { KC = 128 };
 
@@ -32,7 +34,7 @@ INLINE void stv(float *p, __m512 x, int v, int nv, __mmask16 m)
 
 /* The accumulators are named variables, not an array: GCC keeps a __m512[8][3] array in
  * memory (it is too big to scalarize) and then stores it on every k step. */
-#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define ACC_DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0;
 #define ACC_LOAD(i)                                                                        \
     if (mr > i && accumulate) {                                                            \
@@ -56,7 +58,15 @@ INLINE void stv(float *p, __m512 x, int v, int nv, __mmask16 m)
         if (nv > 1) stv(c + i * ldc + 16, c##i##1, 1, nv, m);                              \
         if (nv > 2) stv(c + i * ldc + 32, c##i##2, 2, nv, m);                              \
     }
+/* pfd > 0: B is read in place with a row stride; its row pfd floats ahead is prefetched
+ * (wide layers: every B row of a column panel sits on its own page, where the hardware
+ * prefetchers stop, and the first row tile pulls each from DRAM). */
 #define LOAD_B                                                                             \
+    if (pfd) {                                                                             \
+        _mm_prefetch((const char *)(b + pfd), _MM_HINT_T0);                                \
+        if (nv > 1) _mm_prefetch((const char *)(b + pfd + 16), _MM_HINT_T0);               \
+        if (nv > 2) _mm_prefetch((const char *)(b + pfd + 32), _MM_HINT_T0);               \
+    }                                                                                      \
     __m512 b0 = ldv(b, 0, nv, m), b1 = b0, b2 = b0;                                        \
     if (nv > 1) b1 = ldv(b + 16, 1, nv, m);                                                \
     if (nv > 2) b2 = ldv(b + 32, 2, nv, m);
@@ -65,61 +75,91 @@ INLINE void stv(float *p, __m512 x, int v, int nv, __mmask16 m)
  * acol = 0: a(i,k) = a[i·sa + k] (A row-major, nn and nt);
  * acol = 1: a(i,k) = a[k·sa + i] (A transposed, tn). */
 INLINE void ukr(const int mr, const int nv, const int acol, size_t K, const float *a, size_t sa,
-                const float *b, size_t ldb, float *c, size_t ldc, __mmask16 m, int accumulate)
+                const float *b, size_t ldb, size_t pfd, float *c, size_t ldc, __mmask16 m,
+                int accumulate)
 {
     DP_UKR_BODY
 }
 
-typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb, float *c,
-                       size_t ldc, __mmask16 m, int accumulate);
+typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb,
+                       size_t pfd, float *c, size_t ldc, __mmask16 m, int accumulate);
 
 #define UKR_DEF(R, V)                                                                      \
     static void ukr_r##R##_##V(size_t K, const float *a, size_t sa, const float *b,       \
-                               size_t ldb, float *c, size_t ldc, __mmask16 m, int acc)    \
+                               size_t ldb, size_t pfd, float *c, size_t ldc, __mmask16 m, \
+                               int acc)                                                    \
     {                                                                                      \
-        ukr(R, V, 0, K, a, sa, b, ldb, c, ldc, m, acc);                                   \
+        ukr(R, V, 0, K, a, sa, b, ldb, pfd, c, ldc, m, acc);                              \
     }                                                                                      \
     static void ukr_c##R##_##V(size_t K, const float *a, size_t sa, const float *b,       \
-                               size_t ldb, float *c, size_t ldc, __mmask16 m, int acc)    \
+                               size_t ldb, size_t pfd, float *c, size_t ldc, __mmask16 m, \
+                               int acc)                                                    \
     {                                                                                      \
-        ukr(R, V, 1, K, a, sa, b, ldb, c, ldc, m, acc);                                   \
+        ukr(R, V, 1, K, a, sa, b, ldb, pfd, c, ldc, m, acc);                              \
     }
 #define UKR_ROW(R) UKR_DEF(R, 1) UKR_DEF(R, 2) UKR_DEF(R, 3)
+/* Rows 9..12 only ever run with nv ≤ 2 (the 12x32 tile), so 36-accumulator kernels that
+ * would spill are never built. */
+#define UKR_ROW(R) UKR_DEF(R, 1) UKR_DEF(R, 2) UKR_DEF(R, 3)
+#define UKR_ROW2(R) UKR_DEF(R, 1) UKR_DEF(R, 2)
 UKR_ROW(1) UKR_ROW(2) UKR_ROW(3) UKR_ROW(4) UKR_ROW(5) UKR_ROW(6) UKR_ROW(7) UKR_ROW(8)
+UKR_ROW2(9) UKR_ROW2(10) UKR_ROW2(11) UKR_ROW2(12)
 
 #define TAB_ROW(F, R) {F##R##_1, F##R##_2, F##R##_3}
-static const ukr_fn ukr_row[MR][NV] = {TAB_ROW(ukr_r, 1), TAB_ROW(ukr_r, 2), TAB_ROW(ukr_r, 3),
-                                       TAB_ROW(ukr_r, 4), TAB_ROW(ukr_r, 5), TAB_ROW(ukr_r, 6),
-                                       TAB_ROW(ukr_r, 7), TAB_ROW(ukr_r, 8)};
-static const ukr_fn ukr_col[MR][NV] = {TAB_ROW(ukr_c, 1), TAB_ROW(ukr_c, 2), TAB_ROW(ukr_c, 3),
-                                       TAB_ROW(ukr_c, 4), TAB_ROW(ukr_c, 5), TAB_ROW(ukr_c, 6),
-                                       TAB_ROW(ukr_c, 7), TAB_ROW(ukr_c, 8)};
+#define TAB_ROW2(F, R) {F##R##_1, F##R##_2, NULL}
+#define TAB(F)                                                                             \
+    {TAB_ROW(F, 1), TAB_ROW(F, 2), TAB_ROW(F, 3), TAB_ROW(F, 4), TAB_ROW(F, 5),             \
+     TAB_ROW(F, 6), TAB_ROW(F, 7), TAB_ROW(F, 8), TAB_ROW2(F, 9), TAB_ROW2(F, 10),         \
+     TAB_ROW2(F, 11), TAB_ROW2(F, 12)}
+static const ukr_fn ukr_row[MR][NV] = TAB(ukr_r);
+static const ukr_fn ukr_col[MR][NV] = TAB(ukr_c);
 
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-/* Row tiles of MR down one column panel of C (nr ≤ NR columns). A is read in place
- * (broadcasts need no packing). */
-static void panel(const ukr_fn tab[MR][NV], int acol, size_t M, size_t nr, size_t K,
-                  const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
-                  int accumulate)
+/* Row tiles of the config's mr down one column panel of C (nr ≤ 16·nv columns). A is read
+ * in place (broadcasts need no packing). */
+static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size_t M,
+                  size_t nr, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
+                  size_t pfd, float *C, size_t ldc, int accumulate)
 {
-    size_t nv = (nr + 15) / 16;
+    size_t nv = (nr + 15) / 16, step = (size_t)g->mr;
     __mmask16 m = tail_mask(nr - 16 * (nv - 1));
-    for (size_t i0 = 0; i0 < M; i0 += MR) {
-        size_t mr = min_sz(MR, M - i0);
+    for (size_t i0 = 0; i0 < M; i0 += step) {
+        size_t mr = min_sz(step, M - i0);
         const float *a = acol ? A + i0 : A + i0 * lda;
-        tab[mr - 1][nv - 1](K, a, lda, B, ldb, C + i0 * ldc, ldc, m, accumulate);
+        tab[mr - 1][nv - 1](K, a, lda, B, ldb, pfd, C + i0 * ldc, ldc, m, accumulate);
     }
 }
 
-/* Column panels of NR outer, row tiles of MR inner: the B panel (K × NR) is reused by every
- * row tile while it is hot in L1/L2. */
+/* k blocks outer (dp_gemm_kc: A's M × kc block and one B panel stay in L2 when K is deep),
+ * then column panels, row tiles inner: a B panel is reused by every row tile while hot.
+ * Each block loads C back into the accumulators and goes on in k order, so blocking
+ * changes no bits. */
 static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t K,
                   const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
                   int accumulate)
 {
-    for (size_t j0 = 0; j0 < N; j0 += NR)
-        panel(tab, acol, M, min_sz(NR, N - j0), K, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
+    const dp_gemm_cfg *g = dp_gemm_cfg_current();
+    size_t nr_max = 16 * (size_t)g->nv, kc = dp_gemm_kc(M, nr_max, K), k0 = 0;
+    size_t pfd = ldb * dp_gemm_pf_rows(K, N);
+    do {
+        size_t kb = min_sz(kc, K - k0);
+        const float *a = acol ? A + k0 * lda : A + k0, *b = B + k0 * ldb;
+        int acc = accumulate || k0 > 0;
+        if (acol && dp_gemm_fits_l2(kb, N)) {
+            /* tn, the B block in L2: row tiles outer, so C (often past L2) is written row
+             * after row in long runs instead of 16·nv floats down every row in turn. */
+            for (size_t i0 = 0; i0 < M; i0 += (size_t)g->mr)
+                for (size_t j0 = 0; j0 < N; j0 += nr_max)
+                    panel(tab, g, acol, min_sz((size_t)g->mr, M - i0), min_sz(nr_max, N - j0),
+                          kb, a + i0, lda, b + j0, ldb, pfd, C + i0 * ldc + j0, ldc, acc);
+        } else {
+            for (size_t j0 = 0; j0 < N; j0 += nr_max)
+                panel(tab, g, acol, M, min_sz(nr_max, N - j0), kb, a, lda, b + j0, ldb, pfd,
+                      C + j0, ldc, acc);
+        }
+        k0 += kb;
+    } while (k0 < K);
 }
 
 /* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in) */
@@ -166,9 +206,9 @@ INLINE void transpose16(__m512 r[16])
     for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
-/* P[k·NR + jj] = B[jj·ldb + k] for jj < nr, k < kc (P is a kc × NR panel of Bᵀ; columns
- * nr..NR are left as they are: the microkernel masks them). */
-static void pack_bt(float *P, const float *B, size_t ldb, size_t nr, size_t kc)
+/* P[k·ldp + jj] = B[jj·ldb + k] for jj < nr ≤ ldp, k < kc (P is a kc × ldp panel of Bᵀ;
+ * columns nr..ldp are left as they are: the microkernel masks them). */
+static void pack_bt(float *P, size_t ldp, const float *B, size_t ldb, size_t nr, size_t kc)
 {
     for (size_t j0 = 0; j0 < nr; j0 += 16) {
         size_t rows = min_sz(16, nr - j0);
@@ -180,7 +220,7 @@ static void pack_bt(float *P, const float *B, size_t ldb, size_t nr, size_t kc)
                 r[t] = t < rows ? _mm512_maskz_loadu_ps(km, B + (j0 + t) * ldb + k0)
                                 : _mm512_setzero_ps();
             transpose16(r);
-            for (size_t t = 0; t < kn; t++) _mm512_store_ps(P + (k0 + t) * NR + j0, r[t]);
+            for (size_t t = 0; t < kn; t++) _mm512_store_ps(P + (k0 + t) * ldp + j0, r[t]);
         }
     }
 }
@@ -286,12 +326,15 @@ static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t ld
         drive(ukr_row, 0, M, N, 0, A, lda, B, ldb, C, ldc, accumulate);
         return;
     }
-    for (size_t j0 = 0; j0 < N; j0 += NR) {
-        size_t nr = min_sz(NR, N - j0);
+    const dp_gemm_cfg *g = dp_gemm_cfg_current();
+    size_t nr_max = 16 * (size_t)g->nv;
+    for (size_t j0 = 0; j0 < N; j0 += nr_max) {
+        size_t nr = min_sz(nr_max, N - j0);
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
-            pack_bt(P, B + j0 * ldb + k0, ldb, nr, kc);
-            panel(ukr_row, 0, M, nr, kc, A + k0, lda, P, NR, C + j0, ldc, accumulate || k0 > 0);
+            pack_bt(P, nr_max, B + j0 * ldb + k0, ldb, nr, kc);
+            panel(ukr_row, g, 0, M, nr, kc, A + k0, lda, P, nr_max, 0, C + j0, ldc,
+                  accumulate || k0 > 0);
         }
     }
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,9 @@ static float *mat(size_t rows, size_t cols, size_t ld)
 static void check_pad(const float *m, size_t rows, size_t cols, size_t ld)
 {
     for (size_t i = 0; i < rows; i++)
-        for (size_t j = cols; j < ld; j++) ck_assert_msg(isnan(m[i * ld + j]), "padding written");
+        for (size_t j = cols; j < ld; j++) /* ck_abort only on failure: every passing Check
+                                             * assertion costs a write() to its log pipe */
+            if (!isnan(m[i * ld + j])) ck_abort_msg("padding written");
 }
 
 static float *absdup(const float *m, size_t n)
@@ -73,9 +76,9 @@ static void gemm_case(int form, size_t M, size_t N, size_t K, int accumulate)
     for (size_t i = 0; i < M; i++)
         for (size_t j = 0; j < N; j++) {
             float got = C[i * ldc + j], want = R[i * ldc + j];
-            ck_assert_msg(fabs((double)got - want) <= tol * Ca[i * ldc + j] + 1e-30,
-                          "%s %s M=%zu N=%zu K=%zu acc=%d C[%zu,%zu] = %.9g, want %.9g",
-                          dp_kernels_path(), FORM[form], M, N, K, accumulate, i, j, got, want);
+            if (!(fabs((double)got - want) <= tol * Ca[i * ldc + j] + 1e-30))
+                ck_abort_msg("%s %s M=%zu N=%zu K=%zu acc=%d C[%zu,%zu] = %.9g, want %.9g",
+                             dp_kernels_path(), FORM[form], M, N, K, accumulate, i, j, got, want);
         }
     check_pad(C, M, N, ldc);
     /* the same call again gives the same bits */
@@ -90,7 +93,7 @@ enum { NDIMS = sizeof DIMS / sizeof DIMS[0] };
 
 START_TEST(gemm_odd_shapes)
 {
-    if (!kp_use_path(_i)) return;
+    if (!kp_use_gemm(_i)) return;
     for (int form = 0; form < 3; form++)
         for (size_t a = 0; a < NDIMS; a++)
             for (size_t b = 0; b < NDIMS; b++)
@@ -101,7 +104,7 @@ END_TEST
 
 START_TEST(gemm_300_and_accumulate)
 {
-    if (!kp_use_path(_i)) return;
+    if (!kp_use_gemm(_i)) return;
     for (int form = 0; form < 3; form++)
         for (int acc = 0; acc < 2; acc++) {
             gemm_case(form, 300, 17, 300, acc);
@@ -116,7 +119,7 @@ END_TEST
  * partial last tile of W rows) in every form. */
 START_TEST(gemm_short_shards)
 {
-    if (!kp_use_path(_i)) return;
+    if (!kp_use_gemm(_i)) return;
     static const size_t ms[] = {2, 5, 8, 9, 12, 16}, ns[] = {16, 17, 31, 300},
                         ks[] = {1, 2, 7, 128, 512, 513};
     int acc = 0;
@@ -130,7 +133,7 @@ END_TEST
 /* The shapes of a 784-256-128-10 network at shard sizes 1, 8, 64, 255. */
 START_TEST(gemm_layer_shapes)
 {
-    if (!kp_use_path(_i)) return;
+    if (!kp_use_gemm(_i)) return;
     static const size_t sizes[] = {784, 256, 128, 10};
     static const size_t shards[] = {1, 8, 64, 255};
     for (size_t s = 0; s < 4; s++)
@@ -143,10 +146,54 @@ START_TEST(gemm_layer_shapes)
 }
 END_TEST
 
+/* One dimension wide and odd (31, 33, 1023, 4097) with the others small, so the k blocks
+ * (dp_gemm_kc), partial row tiles of every tile height and masked column panels all run. */
+START_TEST(gemm_wide_odd)
+{
+    if (!kp_use_gemm(_i)) return;
+    static const size_t shapes[][3] = {{4097, 3, 17}, {3, 4097, 17}, {17, 3, 4097},
+                                       {1023, 33, 31}, {31, 1023, 33}, {33, 31, 1023},
+                                       {65, 257, 1023}, {1023, 31, 255}};
+    for (int form = 0; form < 3; form++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int acc = 0; acc < 2; acc++)
+                gemm_case(form, shapes[s][0], shapes[s][1], shapes[s][2], acc);
+}
+END_TEST
+
+/* Every tile sums each C element in the same k order (kernels.h), so all tiles give the
+ * same bits as the first, for every form, also where k is blocked. */
+START_TEST(gemm_tiles_agree_bitwise)
+{
+    if (!kp_use_gemm(2)) return;
+    static const size_t shapes[][3] = {{64, 256, 784}, {37, 61, 2049}, {13, 100, 9}, {256, 10, 128}};
+    for (int form = 0; form < 3; form++)
+        for (size_t s = 0; s < 4; s++) {
+            size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            size_t ar = form == TN ? K : M, ac = form == TN ? M : K;
+            size_t br = form == NT ? N : K, bc = form == NT ? K : N;
+            float *A = mat(ar, ac, ac + 1), *B = mat(br, bc, bc + 2), *C0 = mat(M, N, N);
+            float *C = malloc(M * N * sizeof *C), *first = malloc(M * N * sizeof *C);
+            ck_assert(C && first);
+            for (int t = 2; kp_use_gemm(t); t++) {
+                memcpy(C, C0, M * N * sizeof *C);
+                FAST[form](M, N, K, A, ac + 1, B, bc + 2, C, N, 1);
+                if (t == 2) memcpy(first, C, M * N * sizeof *C);
+                ck_assert_msg(memcmp(C, first, M * N * sizeof *C) == 0,
+                              "tile %s %s %zux%zux%zu differs from tile %s",
+                              dp_gemm_tile_name((size_t)t - 2), FORM[form], M, N, K,
+                              dp_gemm_tile_name(0));
+            }
+            free(first);
+            free(A), free(B), free(C0), free(C);
+        }
+}
+END_TEST
+
 /* K = 0 means an empty sum: C becomes 0, or stays with accumulate; M or N = 0 touch nothing. */
 START_TEST(gemm_degenerate)
 {
-    if (!kp_use_path(_i)) return;
+    if (!kp_use_gemm(_i)) return;
     for (int form = 0; form < 3; form++) {
         float A[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, B[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, C[6] = {5, 5, 5, 5, 5, 5};
         FAST[form](2, 3, 0, A, 1, B, 3, C, 3, 1);
@@ -162,7 +209,7 @@ END_TEST
 /* Results must not depend on where the operands sit in memory (alignment of A, B, C). */
 START_TEST(gemm_alignment_independent)
 {
-    if (!kp_use_path(_i)) return;
+    if (!kp_use_gemm(_i)) return;
     const size_t M = 19, N = 53, K = 71, L = 80;
     float *buf = malloc(3 * (M + K + 2) * L * 4 * sizeof *buf);
     ck_assert_ptr_nonnull(buf);
@@ -397,22 +444,54 @@ START_TEST(dispatch_select)
 }
 END_TEST
 
+/* The tile choice: every tile is within the loop tests' bound, a name forces it (also
+ * through DPMLP_GEMM_TILE), anything else means the CPU's choice, and the description
+ * names what runs. */
+START_TEST(dispatch_tiles)
+{
+    ck_assert_ptr_nonnull(dp_gemm_tile_name(0));
+    ck_assert_ptr_null(dp_gemm_tile_name(KP_NGEMM - 2));
+    const char *cpu = dp_gemm_tile_select("auto");
+    ck_assert_str_eq(dp_gemm_tile_select("no-such-tile"), cpu);
+    for (size_t t = 0; dp_gemm_tile_name(t); t++) {
+        const char *name = dp_gemm_tile_name(t);
+        ck_assert_str_eq(dp_gemm_tile_select(name), name);
+        setenv("DPMLP_GEMM_TILE", name, 1);
+        dp_gemm_tile_select("auto");
+        ck_assert_str_eq(dp_gemm_tile_select(NULL), name);
+        unsetenv("DPMLP_GEMM_TILE");
+        if (strcmp(dp_kernels_select("avx512"), "avx512") == 0) {
+            char want[32];
+            snprintf(want, sizeof want, "avx512 tile %s ", name);
+            ck_assert_msg(strstr(dp_kernels_describe(), want), "%s", dp_kernels_describe());
+        }
+    }
+    ck_assert_str_eq(dp_kernels_select("portable"), "portable");
+    ck_assert_msg(strncmp(dp_kernels_describe(), "portable", 8) == 0, "%s", dp_kernels_describe());
+    dp_kernels_select(NULL);
+    dp_gemm_tile_select(NULL);
+}
+END_TEST
+
 static Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
     TCase *d = tcase_create("dispatch");
     tcase_add_test(d, dispatch_lazy_threads);
     tcase_add_test(d, dispatch_select);
+    tcase_add_test(d, dispatch_tiles);
     suite_add_tcase(s, d);
 
     TCase *g = tcase_create("gemm");
     tcase_set_timeout(g, 600);
-    tcase_add_loop_test(g, gemm_odd_shapes, 0, KP_NPATHS);
-    tcase_add_loop_test(g, gemm_300_and_accumulate, 0, KP_NPATHS);
-    tcase_add_loop_test(g, gemm_short_shards, 0, KP_NPATHS);
-    tcase_add_loop_test(g, gemm_layer_shapes, 0, KP_NPATHS);
-    tcase_add_loop_test(g, gemm_degenerate, 0, KP_NPATHS);
-    tcase_add_loop_test(g, gemm_alignment_independent, 0, KP_NPATHS);
+    tcase_add_loop_test(g, gemm_odd_shapes, 0, KP_NGEMM);
+    tcase_add_loop_test(g, gemm_300_and_accumulate, 0, KP_NGEMM);
+    tcase_add_loop_test(g, gemm_short_shards, 0, KP_NGEMM);
+    tcase_add_loop_test(g, gemm_layer_shapes, 0, KP_NGEMM);
+    tcase_add_loop_test(g, gemm_degenerate, 0, KP_NGEMM);
+    tcase_add_loop_test(g, gemm_wide_odd, 0, KP_NGEMM);
+    tcase_add_test(g, gemm_tiles_agree_bitwise);
+    tcase_add_loop_test(g, gemm_alignment_independent, 0, KP_NGEMM);
     tcase_add_loop_test(g, vector_state_clean_on_return, 0, KP_NPATHS);
     suite_add_tcase(s, g);
 

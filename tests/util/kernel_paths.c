@@ -17,6 +17,18 @@ int kp_use_path(int p)
     return 1;
 }
 
+int kp_use_gemm(int c)
+{
+    if (c < 2) {
+        dp_gemm_tile_select("auto");
+        return kp_use_path(c);
+    }
+    const char *tile = dp_gemm_tile_name((size_t)(c - 2));
+    if (!tile || !kp_use_path(2)) return 0;
+    ck_assert_str_eq(dp_gemm_tile_select(tile), tile);
+    return 1;
+}
+
 float kp_frand(uint64_t *s)
 {
     *s ^= *s << 13;
