@@ -12,6 +12,12 @@
 #include "data.h"
 #include "err.h"
 #include "model.h"
+#include "testhooks.h"
+
+#if defined(__SSE2__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define HAVE_MXCSR 1
+#endif
 
 static dp_spec small_spec(dp_loss loss, dp_act act)
 {
@@ -444,6 +450,50 @@ START_TEST(test_background_checkpoints)
 }
 END_TEST
 
+/* Every worker of both teams, the serial T = 1 path included, trains and evaluates with
+ * FTZ and DAZ set (the probe runs as each worker leaves), and dp_train hands the calling
+ * thread its own FP mode back. */
+#define PROBE_MAX 8
+static int g_probe_seen[PROBE_MAX], g_probe_flushing[PROBE_MAX];
+
+static void fp_probe(int worker, int flushing)
+{
+    ck_assert_int_lt(worker, PROBE_MAX);
+    g_probe_seen[worker]++;
+    g_probe_flushing[worker] += flushing;
+}
+
+START_TEST(test_workers_flush_denormals)
+{
+#ifdef HAVE_MXCSR
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 40, 3);
+    dp_testhook_set_worker_probe(fp_probe);
+    for (int openmp = 0; openmp <= 1; openmp++)
+        for (int T = 1; T <= 3; T++) {
+            memset(g_probe_seen, 0, sizeof g_probe_seen);
+            memset(g_probe_flushing, 0, sizeof g_probe_flushing);
+            dp_train_config cfg = base_config(T, 8, 1);
+            cfg.team_openmp = openmp;
+            unsigned host = _mm_getcsr() & ~0x3fu;
+            dp_error e;
+            dp_model *m = dp_model_create(&spec, cfg.seed, &e);
+            ck_assert_int_eq(dp_train(m, d, d, &cfg, NULL, &e), DP_OK);
+            ck_assert_uint_eq(_mm_getcsr() & ~0x3fu, host);
+            ck_assert_uint_eq(host & 0x8040u, 0);
+            for (int t = 0; t < T; t++)
+                ck_assert_msg(g_probe_seen[t] == 1 && g_probe_flushing[t] == 1,
+                              "team %d, T %d, worker %d: seen %d, flushing %d", openmp, T, t,
+                              g_probe_seen[t], g_probe_flushing[t]);
+            ck_assert_int_eq(g_probe_seen[T], 0);
+            dp_model_free(m);
+        }
+    dp_testhook_set_worker_probe(NULL);
+    dp_data_free(d);
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -459,6 +509,7 @@ int main(void)
     tcase_add_test(tc, test_non_finite_update_keeps_the_last_finite_weights);
     tcase_add_test(tc, test_resume_refuses_other_data);
     tcase_add_test(tc, test_background_checkpoints);
+    tcase_add_test(tc, test_workers_flush_denormals);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
