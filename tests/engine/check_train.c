@@ -316,11 +316,16 @@ START_TEST(test_non_finite_update_keeps_the_last_finite_weights)
 {
     /* SGD with lr = weight decay = 1e10 multiplies every weight by about -1e20 per step: the
      * first step gives ~1e19 (finite, and a finite loss), the second overflows. The run must
-     * stop at step 2, keep the weights of step 1 to the bit, and checkpoint nothing. */
+     * stop at step 2, keep the weights of step 1 to the bit, and checkpoint nothing; with
+     * each reduction (segmented, deterministic micro-shards, tree): each keeps the weights in
+     * its own kind of block. */
     dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_TANH);
     dp_dataset *d = make_data(&spec, 64, 4);
-    for (int T = 1; T <= 3; T += 2) {
-        dp_train_config cfg = base_config(T, 16, 3);
+    for (int k = 0; k < 6; k++) {
+        int mode = k / 2, T = k % 2 ? 3 : 1;
+        dp_train_config cfg = base_config(T, mode == 1 ? 32 : 16, 3);
+        cfg.deterministic = mode == 1;
+        if (mode == 2) cfg.reduce = DP_REDUCE_TREE;
         cfg.optim = DP_OPT_SGD;
         cfg.lr = 1e10f;
         cfg.weight_decay = 1e10f;
@@ -339,7 +344,7 @@ START_TEST(test_non_finite_update_keeps_the_last_finite_weights)
                           strstr(e.msg, "parameters non-finite") && strstr(e.msg, "--lr"),
                       "%s", e.msg);
         ck_assert_msg(memcmp(dp_model_params(m), one_step, n * sizeof(float)) == 0,
-                      "T=%d: the model is not the one of the last finite step", T);
+                      "mode %d, T=%d: the model is not the one of the last finite step", mode, T);
         ck_assert_int_eq(log.calls, 0);
         dp_model_free(m);
         free(one_step);
