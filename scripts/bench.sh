@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# make bench: training throughput of dpmlp on this machine, at 1 and all threads and three
-# batch sizes, beside the same model in PyTorch (when installed) and the machine's measured
-# FP32 FMA peak. Prints a table and writes it as CSV (OUT/bench.csv); each figure is the
-# median of --reps runs. Raw per-run records go to OUT/raw.jsonl.
+# make bench: training throughput of dpmlp on this machine, at 1 and all threads, for three
+# network widths (the default 784-256-128-10 at three batch sizes, 784-1024-1024-10 and
+# 784-4096-4096-10 at batch 256), beside the same models in PyTorch (when installed) and the
+# machine's measured FP32 FMA peak. Prints a table and writes it as CSV (OUT/bench.csv); each
+# figure is the median of --reps runs. Raw per-run records go to OUT/raw.jsonl.
 set -euo pipefail
 
 usage() {
     cat <<'EOF'
 usage: scripts/bench.sh [options]
   --reps N           runs per figure, the median is reported           [3]
-  --samples N        training samples per timed run (steps = N / batch) [131072]
-  --steps N          fixed optimizer steps per run (overrides --samples)
-  --batches LIST     batch sizes                                         [32,128,512]
+  --nets LIST        network rows: default (784-256-128-10), wide (784-1024-1024-10),
+                     w4096 (784-4096-4096-10)                  [default,wide,w4096]
+  --samples N        default net: training samples per timed run (steps = N / batch) [131072]
+  --wide-samples N   wide net (batch 256): samples per timed run          [32768]
+  --w4096-steps N    w4096 net (batch 256): steps per timed run           [8]
+  --steps N          fixed optimizer steps per run, every net (overrides the above)
+  --batches LIST     batch sizes of the default net                      [32,128,512]
   --threads LIST     thread counts                   [1,$THREADS or 1,nproc]
   --data DIR         MNIST-layout data  [data/fashion, else Debian's fashion-mnist, else synthetic:60000]
   --out DIR          where bench.csv, bench.txt and raw.jsonl go         [build/bench]
@@ -24,7 +29,8 @@ Environment: PYTHON (torch's interpreter, default /usr/bin/python3), CC (for the
 EOF
 }
 
-reps=3 samples=131072 steps=0 batches=32,128,512 threads="" data="" out=build/bench
+reps=3 samples=131072 steps=0 batches=32,128,512 nets=default,wide,w4096
+wide_samples=32768 w4096_steps=8 threads="" data="" out=build/bench
 dpmlp=${DPMLP:-build/dpmlp} torch=1 peak=1 coretypes=auto,SkylakeX,Haswell
 py=${PYTHON:-/usr/bin/python3}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +43,10 @@ while [ $# -gt 0 ]; do
         --reps) posint "$1" "${2-}"; reps=$2; shift ;;
         --samples) posint "$1" "${2-}"; samples=$2; shift ;;
         --steps) posint "$1" "${2-}"; steps=$2; shift ;;
+        --wide-samples) posint "$1" "${2-}"; wide_samples=$2; shift ;;
+        --w4096-steps) posint "$1" "${2-}"; w4096_steps=$2; shift ;;
+        --nets) [[ ${2-} =~ ^(default|wide|w4096)(,(default|wide|w4096))*$ ]] ||
+                    die "--nets: '${2-}' is not a list of default, wide, w4096"; nets=$2; shift ;;
         --batches) poslist "$1" "${2-}"; batches=$2; shift ;;
         --threads) poslist "$1" "${2-}"; threads=$2; shift ;;
         --data) [ -n "${2-}" ] || die "--data needs a directory"; data=$2; shift ;;
@@ -59,6 +69,7 @@ if [ -z "$threads" ]; then
 fi
 IFS=, read -r -a tlist <<<"$threads"
 IFS=, read -r -a blist <<<"$batches"
+IFS=, read -r -a nlist <<<"$nets"
 IFS=, read -r -a ctlist <<<"$coretypes"
 mkdir -p "$out"
 raw=$out/raw.jsonl
@@ -89,8 +100,10 @@ load=$(cut -d' ' -f1 /proc/loadavg)
 {
     echo "dpmlp benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  $(hostname)"
     echo "CPU: ${cpu:-unknown}, $(nproc) CPUs allowed; load average at start: $load"
-    echo "model: 784-256-128-10 ReLU, softmax cross-entropy, SGD lr 0.05; data: $data"
-    echo "runs: $reps per figure (median), $([ "$steps" -gt 0 ] && echo "$steps steps" || echo "$samples samples") per run"
+    echo "dpmlp: $("$dpmlp" --version 2>/dev/null | head -1)"
+    echo "model: ReLU MLPs ($nets), softmax cross-entropy, SGD lr 0.05; data: $data"
+    echo "runs: $reps per figure (median); $([ "$steps" -gt 0 ] && echo "$steps steps per run" ||
+        echo "default net $samples samples, wide $wide_samples samples, w4096 $w4096_steps steps per run")"
     if [ -n "$note" ]; then echo "$note"; fi
 } | tee "$out/bench.txt"
 awk -v l="$load" 'BEGIN { exit !(l > 0.5) }' &&
@@ -118,7 +131,23 @@ measure_peak() { # when
 }
 measure_peak before
 
-steps_for() { if [ "$steps" -gt 0 ]; then echo "$steps"; else echo $(( samples / $1 > 10 ? samples / $1 : 10 )); fi; }
+# --- the network rows: one function each, "LAYERS BATCHES STEPS-PER-BATCH-RULE" ---
+# A row's runs (dpmlp_row, torch_row below) take their shape from here, so a new column (a
+# precision, a backend) is one more argument to those two functions, not a new loop per net.
+net_default() { echo "784,256,128,10 $batches samples:$samples"; }
+net_wide() { echo "784,1024,1024,10 256 samples:$wide_samples"; }
+net_w4096() { echo "784,4096,4096,10 256 steps:$w4096_steps"; }
+net_layers() { local l; read -r l _ _ < <("net_$1"); echo "$l"; }
+net_batches() { local _l b; read -r _l b _ < <("net_$1"); echo "$b"; }
+steps_for() { # net batch
+    local _l _b rule
+    read -r _l _b rule < <("net_$1")
+    if [ "$steps" -gt 0 ]; then echo "$steps"; return; fi
+    case $rule in
+        steps:*) echo "${rule#steps:}" ;;
+        samples:*) local n=${rule#samples:}; echo $(( n / $2 > 10 ? n / $2 : 10 )) ;;
+    esac
+}
 
 # Peak RSS of a command, KiB: GNU time if present, else VmHWM polled from /proc.
 run_rss() { # rssfile cmd...
@@ -138,24 +167,32 @@ run_rss() { # rssfile cmd...
     fi
 }
 
+# One dpmlp run of a network row: its record appended to raw.jsonl.
+dpmlp_row() { # net threads batch rep
+    local net=$1 t=$2 b=$3 rep=$4 layers st
+    layers=$(net_layers "$net")
+    st=$(steps_for "$net" "$b")
+    if ! run_rss "$tmp/rss" "$dpmlp" train --data "$data" --layers "$layers" \
+            --optim sgd --lr 0.05 --batch "$b" --threads "$t" --steps "$st" --epochs 100 \
+            --seed "$rep" --quiet --log "$tmp/log.jsonl" 2>"$tmp/err"; then
+        echo "bench: dpmlp failed at net $net threads $t batch $b:" >&2; cat "$tmp/err" >&2; exit 70
+    fi
+    awk -v net="$net" -v layers="$layers" -v t="$t" -v b="$b" -v rep="$rep" -v rss="$(cat "$tmp/rss")" '
+        { if (match($0, /"samples":[0-9.eE+-]+/)) n += substr($0, RSTART + 10, RLENGTH - 10)
+          if (match($0, /"seconds":[0-9.eE+-]+/)) sec += substr($0, RSTART + 10, RLENGTH - 10) }
+        END { if (sec <= 0 || n <= 0) exit 1
+              printf "{\"kind\":\"dpmlp\",\"net\":\"%s\",\"layers\":\"%s\",\"threads\":%d,\"batch\":%d,\"rep\":%d,\"samples\":%d,\"seconds\":%.9g,\"samples_per_sec\":%.6g,\"maxrss_kb\":%d}\n",
+                     net, layers, t, b, rep, n, sec, n / sec, rss }' "$tmp/log.jsonl" >>"$raw" ||
+        { echo "bench: dpmlp's log has no samples/seconds (net $net threads $t batch $b)" >&2; exit 70; }
+}
+
 # --- dpmlp: reps outermost, so a burst of noise spreads over configs instead of one ---
-echo "dpmlp: ${#tlist[@]} thread counts x ${#blist[@]} batches x $reps reps ..."
+echo "dpmlp: ${#nlist[@]} nets x ${#tlist[@]} thread counts x $reps reps ..."
 for rep in $(seq 1 "$reps"); do
-    for t in "${tlist[@]}"; do
-        for b in "${blist[@]}"; do
-            s=$(steps_for "$b")
-            if ! run_rss "$tmp/rss" "$dpmlp" train --data "$data" --layers 784,256,128,10 \
-                    --optim sgd --lr 0.05 --batch "$b" --threads "$t" --steps "$s" --epochs 100 \
-                    --seed "$rep" --quiet --log "$tmp/log.jsonl" 2>"$tmp/err"; then
-                echo "bench: dpmlp failed at threads $t batch $b:" >&2; cat "$tmp/err" >&2; exit 70
-            fi
-            awk -v t="$t" -v b="$b" -v rep="$rep" -v rss="$(cat "$tmp/rss")" '
-                { if (match($0, /"samples":[0-9.eE+-]+/)) n += substr($0, RSTART + 10, RLENGTH - 10)
-                  if (match($0, /"seconds":[0-9.eE+-]+/)) sec += substr($0, RSTART + 10, RLENGTH - 10) }
-                END { if (sec <= 0 || n <= 0) exit 1
-                      printf "{\"kind\":\"dpmlp\",\"threads\":%d,\"batch\":%d,\"rep\":%d,\"samples\":%d,\"seconds\":%.9g,\"samples_per_sec\":%.6g,\"maxrss_kb\":%d}\n",
-                             t, b, rep, n, sec, n / sec, rss }' "$tmp/log.jsonl" >>"$raw" ||
-                { echo "bench: dpmlp's log has no samples/seconds (threads $t batch $b)" >&2; exit 70; }
+    for net in "${nlist[@]}"; do
+        IFS=, read -r -a nb <<<"$(net_batches "$net")"
+        for t in "${tlist[@]}"; do
+            for b in "${nb[@]}"; do dpmlp_row "$net" "$t" "$b" "$rep"; done
         done
     done
 done
@@ -169,6 +206,21 @@ torch_env() { # coretype threads -> env(1) arguments, every -u before any NAME=V
     if [ "$ct" = auto ]; then u+=(-u OPENBLAS_CORETYPE); else a+=(OPENBLAS_CORETYPE="$ct"); fi
     if [ "$t" -gt 1 ]; then a+=(OMP_WAIT_POLICY=PASSIVE); else u+=(-u OMP_WAIT_POLICY); fi
     printf '%s\n' "${u[@]}" "${a[@]}"
+}
+# PyTorch over every batch of a network row at one thread count (best core type): records
+# appended to raw.jsonl, tagged with the row.
+torch_row() { # net threads
+    local net=$1 t=$2 _l nbs rule
+    read -r _l nbs rule < <("net_$net")
+    local targs=(--layers "$(net_layers "$net")" --threads "$t" --batches "$nbs" --reps "$reps")
+    if [ "$steps" -gt 0 ]; then targs+=(--steps "$steps")
+    elif [[ $rule == steps:* ]]; then targs+=(--steps "${rule#steps:}")
+    else targs+=(--samples "${rule#samples:}"); fi
+    mapfile -t e < <(torch_env "$best" "$t")
+    env "${e[@]}" "$py" "$here/bench_torch.py" "${targs[@]}" >"$tmp/torch.out" 2>"$tmp/torch.err" || {
+        echo "bench: bench_torch.py failed at net $net threads $t:" >&2; tail -5 "$tmp/torch.err" >&2; exit 70; }
+    grep '^{' "$tmp/torch.out" | sed "s/^{/{\"kind\": \"torch\", \"net\": \"$net\", /" >>"$raw" || {
+        echo "bench: bench_torch.py printed no results at net $net threads $t" >&2; exit 70; }
 }
 torch_info="not run (--no-torch)"
 if [ "$torch" = 1 ] && ! "$py" -c 'import torch' 2>/dev/null; then
@@ -208,15 +260,9 @@ if [ "$torch" = 1 ]; then
     else
         ver=$("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null)
         torch_info="torch $ver, OPENBLAS_CORETYPE=$best (fastest of: $coretypes), OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=threads, OMP_WAIT_POLICY=PASSIVE above 1 thread"
-        echo "torch: ${#tlist[@]} thread counts x ${#blist[@]} batches x $reps reps ..."
-        for t in "${tlist[@]}"; do
-            mapfile -t e < <(torch_env "$best" "$t")
-            targs=(--threads "$t" --batches "$batches" --reps "$reps")
-            if [ "$steps" -gt 0 ]; then targs+=(--steps "$steps"); else targs+=(--samples "$samples"); fi
-            env "${e[@]}" "$py" "$here/bench_torch.py" "${targs[@]}" >"$tmp/torch.out" 2>"$tmp/torch.err" || {
-                echo "bench: bench_torch.py failed at threads $t:" >&2; tail -5 "$tmp/torch.err" >&2; exit 70; }
-            grep '^{' "$tmp/torch.out" | sed 's/^{/{"kind": "torch", /' >>"$raw" || {
-                echo "bench: bench_torch.py printed no results at threads $t" >&2; exit 70; }
+        echo "torch: ${#nlist[@]} nets x ${#tlist[@]} thread counts x $reps reps ..."
+        for net in "${nlist[@]}"; do
+            for t in "${tlist[@]}"; do torch_row "$net" "$t"; done
         done
     fi
 fi
@@ -224,22 +270,29 @@ echo "PyTorch: $torch_info" | tee -a "$out/bench.txt"
 measure_peak after
 
 # --- the table: medians, derived columns, CSV ---
-python3 - "$raw" "$out/bench.csv" "$threads" "$batches" >>"$tmp/table.txt" <<'EOF'
+nets_spec=$(for n in "${nlist[@]}"; do echo "$n:$(net_layers "$n"):$(net_batches "$n")"; done | paste -sd' ')
+python3 - "$raw" "$out/bench.csv" "$threads" "$nets_spec" >>"$tmp/table.txt" <<'EOF'
 import json, statistics, sys
-raw, csv_path, threads, batches = sys.argv[1:]
+raw, csv_path, threads, nets_spec = sys.argv[1:]
 T = [int(x) for x in threads.split(",")]
-B = [int(x) for x in batches.split(",")]
+NETS = []  # (name, sizes, batches)
+for spec in nets_spec.split():
+    name, layers, batches = spec.split(":")
+    NETS.append((name, [int(x) for x in layers.split(",")], [int(x) for x in batches.split(",")]))
 recs = [json.loads(l) for l in open(raw) if l.strip()]
-sizes = [784, 256, 128, 10]
-W = sum(a * b for a, b in zip(sizes, sizes[1:]))
-flops = 6 * W - 2 * sizes[0] * sizes[1]  # fwd 2W + weight grad 2W + input grad 2(W - W_first)
 peak = {}
 for r in recs:
     if r["kind"] == "peak":
         peak[r["threads"]] = max(peak.get(r["threads"], 0), r["gflops"])
 
-def med(kind, t, b, key):
-    v = [r[key] for r in recs if r["kind"] == kind and r["threads"] == t and r["batch"] == b]
+def flops_per_sample(sizes):
+    # fwd 2W + weight grad 2W + input grad 2(W - W_first); bias and element-wise work not counted
+    W = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    return 6 * W - 2 * sizes[0] * sizes[1]
+
+def med(kind, net, t, b, key):
+    v = [r[key] for r in recs if r["kind"] == kind and r.get("net", "default") == net
+         and r["threads"] == t and r["batch"] == b]
     return statistics.median(v) if v else None
 
 def f(x, fmt):
@@ -248,37 +301,43 @@ def f(x, fmt):
 def mib(x):
     return "NA" if x is None else format(x, ".0f") + " MiB"
 
-cols = ["threads", "batch", "dpmlp_samples_per_sec", "dpmlp_gflops", "peak_gflops",
-        "dpmlp_pct_peak", "torch_samples_per_sec", "dpmlp_over_torch", "dpmlp_rss_mib",
-        "torch_rss_mib", "dpmlp_speedup", "torch_speedup"]
+def div(a, b):
+    return a / b if a and b else None
+
+cols = ["network", "layers", "threads", "batch", "dpmlp_samples_per_sec", "dpmlp_gflops",
+        "peak_gflops", "dpmlp_pct_peak", "torch_samples_per_sec", "torch_pct_peak",
+        "dpmlp_over_torch", "dpmlp_rss_mib", "torch_rss_mib", "dpmlp_speedup", "torch_speedup"]
 rows = []
-for t in T:
-    for b in B:
-        d, p = med("dpmlp", t, b, "samples_per_sec"), med("torch", t, b, "samples_per_sec")
-        d1, p1 = med("dpmlp", T[0], b, "samples_per_sec"), med("torch", T[0], b, "samples_per_sec")
-        g = d * flops / 1e9 if d else None
-        pk = peak.get(t)
-        dr, pr = med("dpmlp", t, b, "maxrss_kb"), med("torch", t, b, "maxrss_kb")
-        rows.append([t, b, d, g, pk, 100 * g / pk if g and pk else None, p,
-                     d / p if d and p else None, dr / 1024 if dr else None,
-                     pr / 1024 if pr else None, d / d1 if d and d1 else None,
-                     p / p1 if p and p1 else None])
-fmts = ["d", "d", ".0f", ".2f", ".1f", ".1f", ".0f", ".2f", ".1f", ".1f", ".2f", ".2f"]
+for name, sizes, B in NETS:
+    fl = flops_per_sample(sizes)
+    for t in T:
+        for b in B:
+            d, p = med("dpmlp", name, t, b, "samples_per_sec"), med("torch", name, t, b, "samples_per_sec")
+            d1, p1 = med("dpmlp", name, T[0], b, "samples_per_sec"), med("torch", name, T[0], b, "samples_per_sec")
+            g = d * fl / 1e9 if d else None
+            pg = p * fl / 1e9 if p else None
+            pk = peak.get(t)
+            dr, pr = med("dpmlp", name, t, b, "maxrss_kb"), med("torch", name, t, b, "maxrss_kb")
+            rows.append([name, "-".join(map(str, sizes)), t, b, d, g, pk, div(100 * g, pk) if g else None,
+                         p, div(100 * pg, pk) if pg else None, div(d, p),
+                         dr / 1024 if dr else None, pr / 1024 if pr else None, div(d, d1), div(p, p1)])
+fmts = ["s", "s", "d", "d", ".0f", ".2f", ".1f", ".1f", ".0f", ".1f", ".2f", ".1f", ".1f", ".2f", ".2f"]
 with open(csv_path, "w") as out:
     out.write(",".join(cols) + "\n")
     for r in rows:
         out.write(",".join(f(x, s) for x, s in zip(r, fmts)) + "\n")
 
-print(f"\n{flops / 1e6:.3f} MFLOP per sample per step; %peak: of the best FMA peak measured at that thread count")
-hdr = ["thr", "batch", "dpmlp smp/s", "GFLOP/s", "%peak", "torch smp/s", "dpmlp/torch",
-       "RSS dpmlp", "RSS torch", f"{T[-1]}T/{T[0]}T dpmlp", f"{T[-1]}T/{T[0]}T torch"]
-w = [4, 6, 12, 8, 6, 12, 12, 10, 10, 13, 13]
+print("\nGFLOP/s = samples/s x (6W - 2W1) FLOP per sample (W weights, W1 of the first layer); "
+      "%peak: of the best FMA peak measured at that thread count (all-core peak for all-thread rows)")
+hdr = ["network", "thr", "batch", "dpmlp smp/s", "GFLOP/s", "%peak", "torch smp/s", "torch %pk",
+       "dpmlp/torch", "RSS dpmlp", "RSS torch", f"{T[-1]}T/{T[0]}T dpmlp", f"{T[-1]}T/{T[0]}T torch"]
+w = [16, 4, 6, 12, 8, 6, 12, 9, 12, 10, 10, 13, 13]
 print("  ".join(h.rjust(n) for h, n in zip(hdr, w)))
 for r in rows:
-    last = r[0] == T[-1] and len(T) > 1
-    cells = [f(r[0], "d"), f(r[1], "d"), f(r[2], ".0f"), f(r[3], ".2f"), f(r[5], ".1f"),
-             f(r[6], ".0f"), f(r[7], ".2f"), mib(r[8]), mib(r[9]),
-             f(r[10], ".2f") if last else "", f(r[11], ".2f") if last else ""]
+    last = r[2] == T[-1] and len(T) > 1
+    cells = [r[1], f(r[2], "d"), f(r[3], "d"), f(r[4], ".0f"), f(r[5], ".2f"), f(r[7], ".1f"),
+             f(r[8], ".0f"), f(r[9], ".1f"), f(r[10], ".2f"), mib(r[11]), mib(r[12]),
+             f(r[13], ".2f") if last else "", f(r[14], ".2f") if last else ""]
     print("  ".join(c.rjust(n) for c, n in zip(cells, w)))
 EOF
 tee -a "$out/bench.txt" <"$tmp/table.txt"

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The dpmlp benchmark's model in PyTorch, for the side-by-side column of scripts/bench.sh.
 
-784-256-128-10 ReLU MLP, softmax cross-entropy, plain SGD (lr 0.05) on random data of the
-MNIST shape. Batches are made before the clock starts (loading is not measured), the first
+A ReLU MLP (--layers, default 784-256-128-10; bench.sh also runs 784-1024-1024-10 and
+784-4096-4096-10), softmax cross-entropy, plain SGD (lr 0.05) on random data of the MNIST shape. Batches are made before the clock starts (loading is not measured), the first
 --warmup steps are not timed, then --steps steps are. One JSON object per (threads, batch,
 rep) on stdout. BLAS core type and OpenMP wait policy come from the environment, so
 bench.sh starts one process per setting it compares.
@@ -24,7 +24,7 @@ def main():
     ap.add_argument("--steps", type=int, default=0, help="timed steps per run (overrides --samples)")
     ap.add_argument("--warmup", type=int, default=10, help="untimed steps before each run")
     ap.add_argument("--reps", type=int, default=3, help="timed runs per (threads, batch)")
-    ap.add_argument("--layers", default="784,256,128,10")
+    ap.add_argument("--layers", default="784,256,128,10", help="comma list of layer sizes")
     ap.add_argument("--pool", type=int, default=8, help="distinct pre-made batches, cycled")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
@@ -66,7 +66,7 @@ def main():
                 lv = float(loss)  # after the clock: no sync point inside the timed loop
                 rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
                 print(json.dumps({
-                    "threads": t, "batch": b, "rep": rep + 1, "steps": steps,
+                    "layers": "-".join(map(str, sizes)), "threads": t, "batch": b, "rep": rep + 1, "steps": steps,
                     "samples": steps * b, "seconds": dt, "samples_per_sec": steps * b / dt,
                     "loss": lv, "maxrss_kb": rss_kb, "torch": torch.__version__,
                     "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),

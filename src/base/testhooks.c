@@ -13,3 +13,9 @@ void dp_testhook_set_cgroup_root(const char *root)
 }
 
 const char *dp_testhook_cgroup_root(void) { return atomic_load(&g_cgroup_root); }
+
+static _Atomic(dp_testhook_worker_fn) g_worker_probe;
+
+void dp_testhook_set_worker_probe(dp_testhook_worker_fn fn) { atomic_store(&g_worker_probe, fn); }
+
+dp_testhook_worker_fn dp_testhook_worker_probe(void) { return atomic_load(&g_worker_probe); }

@@ -13,4 +13,10 @@ void dp_testhook_set_cgroup_root(const char *root);
 /* The root set above, or NULL when none is. */
 const char *dp_testhook_cgroup_root(void);
 
+/* Called by every training and evaluation worker as it leaves (before it puts the host's FP
+ * mode back) with whether it ran with FTZ and DAZ set; NULL (the default) calls nothing. */
+typedef void (*dp_testhook_worker_fn)(int worker, int flushing);
+void dp_testhook_set_worker_probe(dp_testhook_worker_fn fn);
+dp_testhook_worker_fn dp_testhook_worker_probe(void);
+
 #endif

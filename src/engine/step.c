@@ -12,7 +12,9 @@
  *
  * Keeping the last finite weights costs no memory: once worker t has summed a chunk of its
  * slice, that chunk of every gradient block is dead until the next step's backward (only
- * worker t reads it), so block 0 keeps the chunk's pre-update parameters. */
+ * worker t reads it), so a block keeps the chunk's pre-update parameters: worker t's own block
+ * (t mod the blocks), whose lines its backward wrote and will write again. Keeping them in
+ * another worker's block (block 0, before) dragged those lines between cores twice a step. */
 #include "step.h"
 
 #include <math.h>
@@ -26,14 +28,21 @@
 /* Floats reduced per pass before the optimizer consumes them: 16 KiB stays in L1. */
 #define REDUCE_CHUNK 4096
 
-/* Keeps params[off, off+n) in block 0 (dead there, see the top), applies the optimizer with
- * the averaged gradient g, and counts in s what the update made non-finite. */
+/* The block where worker t keeps its slice's pre-update parameters (see the top). */
+static float *keep_block(const train_ctx *c, const worker_slot *s)
+{
+    int t = (int)(s - c->tc.slot);
+    return c->tc.grad[t % c->tc.n_blocks];
+}
+
+/* Keeps params[off, off+n) in worker t's block (dead there, see the top), applies the
+ * optimizer with the averaged gradient g, and counts in s what the update made non-finite. */
 static void update_chunk(train_ctx *c, worker_slot *s, const dp_optim_step *os, const float *g,
                          size_t off, size_t n)
 {
     float *p = c->tc.params + off;
     float *m1 = c->m1 ? c->m1 + off : NULL, *m2 = c->m2 ? c->m2 + off : NULL;
-    memcpy(c->tc.grad[0] + off, p, n * sizeof(float));
+    memcpy(keep_block(c, s) + off, p, n * sizeof(float));
     s->n_bad += dp_optim_apply(os, p, g, m1, m2, n);
 }
 
@@ -198,7 +207,7 @@ size_t step_update_bad(train_ctx *c, int t)
     if (bad == 0) return 0;
     worker_slot *s = &c->tc.slot[t];
     if (s->kept_hi > s->kept_lo)
-        memcpy(c->tc.params + s->kept_lo, c->tc.grad[0] + s->kept_lo,
+        memcpy(c->tc.params + s->kept_lo, keep_block(c, s) + s->kept_lo,
                (s->kept_hi - s->kept_lo) * sizeof(float));
     return bad;
 }

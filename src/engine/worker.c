@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "err.h"
+#include "fpmode.h"
+#include "testhooks.h"
 
 dp_status dp_team_ctx_init(team_ctx *c, int T, int n_blocks, dp_error *err)
 {
@@ -50,6 +52,9 @@ static void worker_place(team_ctx *c, int t)
 void dp_worker_setup(team_ctx *c, int t)
 {
     worker_slot *s = &c->slot[t];
+    /* Once per worker, for the whole run: denormal moments and activations would otherwise
+     * cost the update and the GEMMs several times their normal time. */
+    s->fp_saved = dp_fpmode_enter();
     if (c->topo) worker_place(c, t);
     dp_error e;
     dp_status st = c->forward_only
@@ -71,6 +76,9 @@ void dp_worker_teardown(team_ctx *c, int t)
         dp_free(c->grad[k]);
         c->grad[k] = NULL;
     }
+    dp_testhook_worker_fn probe = dp_testhook_worker_probe();
+    if (probe) probe(t, dp_fpmode_flushing());
+    dp_fpmode_restore(c->slot[t].fp_saved);
 }
 
 int dp_team_setup_failed(const team_ctx *c)

@@ -29,6 +29,7 @@ typedef struct worker_slot {
     size_t kept_lo, kept_hi; /* the range whose pre-update values it kept (step.c) */
     int diverged;          /* the step's loss grew past the divergence bound (step.c) */
     int failed;            /* workspace allocation failed */
+    unsigned fp_saved;     /* the thread's FP mode before the worker set FTZ/DAZ (fpmode.h) */
     char bind_msg[160];    /* binding refused: the reason */
     char cpus[96];         /* the PUs it may run on, read back after binding */
 } __attribute__((aligned(64))) worker_slot;
@@ -53,9 +54,10 @@ typedef struct team_ctx {
 dp_status dp_team_ctx_init(team_ctx *c, int T, int n_blocks, dp_error *err);
 void dp_team_ctx_free(team_ctx *c);
 
-/* Worker t: bind, then allocate its workspace and the gradient blocks it owns (blocks
+/* Worker t: FTZ/DAZ on (fpmode.h), bind, then allocate its workspace and the gradient blocks it owns (blocks
  * k = t, t+T, …), touching them first. Failures are flagged in its slot. */
 void dp_worker_setup(team_ctx *c, int t);
+/* Frees what setup allocated and puts back the thread's FP mode (worker 0 is the caller). */
 void dp_worker_teardown(team_ctx *c, int t);
 /* Any worker failed to set up (call after a barrier). */
 int dp_team_setup_failed(const team_ctx *c);

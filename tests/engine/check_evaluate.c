@@ -10,6 +10,11 @@
 #include "err.h"
 #include "model.h"
 
+#if defined(__SSE2__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define HAVE_MXCSR 1
+#endif
+
 /* ThreadSanitizer's shadow memory counts in the RSS (several times the application's): its
  * bound is wider, still far below the 12 GiB four old-style workspaces took. */
 #if defined(__SANITIZE_THREAD__)
@@ -72,6 +77,39 @@ START_TEST(test_forward_workspace_has_no_backprop_buffers)
 }
 END_TEST
 
+/* Prediction workers run with DAZ/FTZ: denormal weights count as 0, so a linear model with
+ * zero biases predicts exactly 0 on every row, at 1 and 3 threads; the same dot product on
+ * the calling thread (its own mode, handed back unchanged) is not 0. */
+START_TEST(test_prediction_flushes_denormal_weights)
+{
+#ifdef HAVE_MXCSR
+    dp_spec spec = {.n_sizes = 2, .sizes = {4, 2}, .hidden = DP_ACT_RELU, .loss = DP_LOSS_MSE};
+    dp_error e;
+    dp_model *m = dp_model_create(&spec, 3, &e);
+    ck_assert_ptr_nonnull(m);
+    float *p = dp_model_params(m);
+    for (size_t i = 0; i < 8; i++) p[i] = 2e-39f; /* denormal: below FLT_MIN */
+    for (size_t i = 8; i < 10; i++) p[i] = 0.0f;
+    dp_dataset *d = NULL;
+    ck_assert_int_eq(dp_data_synthetic(&spec, 10, 5, &d, &e), DP_OK);
+    volatile float dot = 0.0f;
+    for (int i = 0; i < 4; i++) dot += d->x_f32[i] * p[2 * i];
+    ck_assert_msg(dot != 0.0f, "row 0 is 0 without flushing: the test would prove nothing");
+    float out[20];
+    unsigned host = _mm_getcsr() & ~0x3fu;
+    for (int T = 1; T <= 3; T += 2) {
+        for (int i = 0; i < 20; i++) out[i] = 1.0f;
+        ck_assert_int_eq(dp_predict(m, d, T, out, &e), DP_OK);
+        for (int i = 0; i < 20; i++) ck_assert_msg(out[i] == 0.0f, "T %d row %d: %g", T, i / 2,
+                                                   (double)out[i]);
+        ck_assert_uint_eq(_mm_getcsr() & ~0x3fu, host);
+    }
+    dp_data_free(d);
+    dp_model_free(m);
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("evaluate");
@@ -79,6 +117,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_forward_workspace_has_no_backprop_buffers);
     tcase_add_test(tc, test_wide_model_evaluates_in_bounded_memory);
+    tcase_add_test(tc, test_prediction_flushes_denormal_weights);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -12,6 +12,12 @@
 #include "data.h"
 #include "err.h"
 #include "model.h"
+#include "testhooks.h"
+
+#if defined(__SSE2__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define HAVE_MXCSR 1
+#endif
 
 static dp_spec small_spec(dp_loss loss, dp_act act)
 {
@@ -310,11 +316,16 @@ START_TEST(test_non_finite_update_keeps_the_last_finite_weights)
 {
     /* SGD with lr = weight decay = 1e10 multiplies every weight by about -1e20 per step: the
      * first step gives ~1e19 (finite, and a finite loss), the second overflows. The run must
-     * stop at step 2, keep the weights of step 1 to the bit, and checkpoint nothing. */
+     * stop at step 2, keep the weights of step 1 to the bit, and checkpoint nothing; with
+     * each reduction (segmented, deterministic micro-shards, tree): each keeps the weights in
+     * its own kind of block. */
     dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_TANH);
     dp_dataset *d = make_data(&spec, 64, 4);
-    for (int T = 1; T <= 3; T += 2) {
-        dp_train_config cfg = base_config(T, 16, 3);
+    for (int k = 0; k < 6; k++) {
+        int mode = k / 2, T = k % 2 ? 3 : 1;
+        dp_train_config cfg = base_config(T, mode == 1 ? 32 : 16, 3);
+        cfg.deterministic = mode == 1;
+        if (mode == 2) cfg.reduce = DP_REDUCE_TREE;
         cfg.optim = DP_OPT_SGD;
         cfg.lr = 1e10f;
         cfg.weight_decay = 1e10f;
@@ -333,7 +344,7 @@ START_TEST(test_non_finite_update_keeps_the_last_finite_weights)
                           strstr(e.msg, "parameters non-finite") && strstr(e.msg, "--lr"),
                       "%s", e.msg);
         ck_assert_msg(memcmp(dp_model_params(m), one_step, n * sizeof(float)) == 0,
-                      "T=%d: the model is not the one of the last finite step", T);
+                      "mode %d, T=%d: the model is not the one of the last finite step", mode, T);
         ck_assert_int_eq(log.calls, 0);
         dp_model_free(m);
         free(one_step);
@@ -444,6 +455,50 @@ START_TEST(test_background_checkpoints)
 }
 END_TEST
 
+/* Every worker of both teams, the serial T = 1 path included, trains and evaluates with
+ * FTZ and DAZ set (the probe runs as each worker leaves), and dp_train hands the calling
+ * thread its own FP mode back. */
+#define PROBE_MAX 8
+static int g_probe_seen[PROBE_MAX], g_probe_flushing[PROBE_MAX];
+
+static void fp_probe(int worker, int flushing)
+{
+    ck_assert_int_lt(worker, PROBE_MAX);
+    g_probe_seen[worker]++;
+    g_probe_flushing[worker] += flushing;
+}
+
+START_TEST(test_workers_flush_denormals)
+{
+#ifdef HAVE_MXCSR
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_RELU);
+    dp_dataset *d = make_data(&spec, 40, 3);
+    dp_testhook_set_worker_probe(fp_probe);
+    for (int openmp = 0; openmp <= 1; openmp++)
+        for (int T = 1; T <= 3; T++) {
+            memset(g_probe_seen, 0, sizeof g_probe_seen);
+            memset(g_probe_flushing, 0, sizeof g_probe_flushing);
+            dp_train_config cfg = base_config(T, 8, 1);
+            cfg.team_openmp = openmp;
+            unsigned host = _mm_getcsr() & ~0x3fu;
+            dp_error e;
+            dp_model *m = dp_model_create(&spec, cfg.seed, &e);
+            ck_assert_int_eq(dp_train(m, d, d, &cfg, NULL, &e), DP_OK);
+            ck_assert_uint_eq(_mm_getcsr() & ~0x3fu, host);
+            ck_assert_uint_eq(host & 0x8040u, 0);
+            for (int t = 0; t < T; t++)
+                ck_assert_msg(g_probe_seen[t] == 1 && g_probe_flushing[t] == 1,
+                              "team %d, T %d, worker %d: seen %d, flushing %d", openmp, T, t,
+                              g_probe_seen[t], g_probe_flushing[t]);
+            ck_assert_int_eq(g_probe_seen[T], 0);
+            dp_model_free(m);
+        }
+    dp_testhook_set_worker_probe(NULL);
+    dp_data_free(d);
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -459,6 +514,7 @@ int main(void)
     tcase_add_test(tc, test_non_finite_update_keeps_the_last_finite_weights);
     tcase_add_test(tc, test_resume_refuses_other_data);
     tcase_add_test(tc, test_background_checkpoints);
+    tcase_add_test(tc, test_workers_flush_denormals);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
