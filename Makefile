@@ -76,6 +76,8 @@ help:
 	@echo "make bench-deps python3-torch + OpenBLAS for the PyTorch column of make bench"
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
+	@echo "                binary, libdpmlp.a + libdpmlp.so.*, dpmlp.pc, header, man pages; make uninstall"
+	@echo "make man        build/man/dpmlp.1 (help2man, from the --help texts) and libdpmlp.3"
 
 $(BUILD)/obj/%_avx512.o: src/%_avx512.c
 	@mkdir -p $(dir $@)
@@ -129,7 +131,7 @@ check-tsan:
 	$(MAKE) CC=clang SAN=thread tests
 	@CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
 	    DPMLP=build/san-thread/dpmlp BUILD=build/san-thread SKIP_CLI=1 \
-	    scripts/run-tests.sh $(filter %check_train %check_team %check_evaluate %check_topo %check_kernels,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
+	    scripts/run-tests.sh $(filter %check_train %check_team %check_evaluate %check_topo %check_kernels %check_api,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

@@ -312,7 +312,8 @@ dp_status dp_model_predict(const dp_model *m, size_t n, const float *x, float *o
                            dp_error *err);
 
 /* Machine. Default worker count (OMP_NUM_THREADS, else allowed physical cores capped by a
- * cgroup CPU quota and by SLURM_CPUS_PER_TASK) with one line on why; the topology and a placement plan as text. */
+ * cgroup CPU quota and by SLURM_CPUS_PER_TASK) with one line on why; the topology and a
+ * placement plan as text. */
 int dp_default_threads(char *why, size_t why_len);
 dp_status dp_topo_print(int threads, dp_bind bind, void *file /* FILE* */, dp_error *err);
 /* One line: version, compiler, OpenMP, hwloc, kernel path. */

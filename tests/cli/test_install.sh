@@ -78,6 +78,10 @@ check "... and needs no libdpmlp.so" bash -c "! readelf -d '$tmp/client_static' 
 "$tmp/client_static" "$tmp/static.model" >"$tmp/static.out" 2>&1
 check "static client learns XOR and the reloaded model agrees" \
     bash -c "[ $? -eq 0 ] && grep -q 'learnt yes; reloaded model predicts the same' '$tmp/static.out'"
+# The literal --static line links too (the linker then prefers the .so beside the .a).
+"$CC" tests/install/client.c $(pkg-config --cflags --static --libs dpmlp) -o "$tmp/client_lit" \
+    2>/dev/null && LD_LIBRARY_PATH=$lib "$tmp/client_lit" "$tmp/lit.model" >/dev/null 2>&1
+check "cc client.c \$(pkg-config --cflags --static --libs dpmlp) links and runs" [ $? -eq 0 ]
 # Without the private libraries the archive does not link: --static is what supplies them.
 "$CC" tests/install/client.c $(pkg-config --cflags dpmlp) -L"$lib" -l:libdpmlp.a \
     -o "$tmp/client_bare" >/dev/null 2>&1
