@@ -78,9 +78,11 @@ DP_FLAT_INLINE size_t momentum_body(float *restrict w, const float *restrict g,
 }
 
 /* m = b1·m + (1−b1)·g;  v = b2·v + (1−b2)·g²;  w := (w − decay·w) − step_size · m /
- * (sqrt(v·c2) + eps). With decay 0 (adam) w − 0·w is w exactly, so adam's bits are as before. */
-DP_FLAT_INLINE size_t adam_body(float *restrict w, const float *restrict g, float *restrict m,
-                                float *restrict v, size_t n, const dp_update_hyper *h)
+ * (sqrt(v·c2) + eps). `decoupled` is a constant at each call, so adam's loop (decay 0) is the
+ * loop it always was and only adamw's pays for the decay. */
+DP_FLAT_INLINE size_t adam_loop(float *restrict w, const float *restrict g, float *restrict m,
+                                float *restrict v, size_t n, const dp_update_hyper *h,
+                                int decoupled)
 {
     const float wd = h->weight_decay, b1 = h->beta1, b2 = h->beta2, eps = h->eps;
     const float decay = h->decay;
@@ -92,12 +94,18 @@ DP_FLAT_INLINE size_t adam_body(float *restrict w, const float *restrict g, floa
         float b = b2 * v[i] + (1.0f - b2) * gi * gi;
         m[i] = a;
         v[i] = b;
-        float wd_w = w[i] - decay * w[i];
-        float wi = wd_w - step_size * a / (sqrtf(b * c2) + eps);
+        float w0 = decoupled ? w[i] - decay * w[i] : w[i];
+        float wi = w0 - step_size * a / (sqrtf(b * c2) + eps);
         w[i] = wi;
         bad += non_finite_bit(wi) | non_finite_bit(b);
     }
     return bad;
+}
+
+DP_FLAT_INLINE size_t adam_body(float *restrict w, const float *restrict g, float *restrict m,
+                                float *restrict v, size_t n, const dp_update_hyper *h)
+{
+    return h->decay != 0.0f ? adam_loop(w, g, m, v, n, h, 1) : adam_loop(w, g, m, v, n, h, 0);
 }
 
 #endif

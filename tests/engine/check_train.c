@@ -225,6 +225,36 @@ START_TEST(test_deterministic_same_bytes_for_every_thread_count)
 }
 END_TEST
 
+/* Dropout keeps the byte guarantees: with --deterministic T = 1, 2, 3 give the same bytes
+ * (masks come from the sample's position, not the worker), without it the same T twice does;
+ * and it really drops (the model differs from a dropout-free run). */
+START_TEST(test_dropout_bytes_independent_of_threads)
+{
+    dp_spec spec = small_spec(DP_LOSS_XENT, DP_ACT_TANH);
+    dp_dataset *d = make_data(&spec, 61, 9);
+    dp_train_config cfg = base_config(1, 20, 2);
+    cfg.deterministic = 1;
+    cfg.dropout[0] = 0.5f, cfg.dropout[1] = 0.2f;
+    size_t n;
+    float *ref = train_params(&spec, d, &cfg, &n);
+    for (int t = 2; t <= 3; t++) {
+        cfg.threads = t;
+        float *p = train_params(&spec, d, &cfg, &n);
+        ck_assert_msg(memcmp(ref, p, n * sizeof(float)) == 0, "dropout: T=%d differs", t);
+        free(p);
+    }
+    cfg.deterministic = 0;
+    cfg.threads = 3;
+    float *a = train_params(&spec, d, &cfg, &n), *b = train_params(&spec, d, &cfg, &n);
+    ck_assert_int_eq(memcmp(a, b, n * sizeof(float)), 0);
+    cfg.dropout[0] = cfg.dropout[1] = 0.0f;
+    float *none = train_params(&spec, d, &cfg, &n);
+    ck_assert_int_ne(memcmp(a, none, n * sizeof(float)), 0);
+    free(ref), free(a), free(b), free(none);
+    dp_data_free(d);
+}
+END_TEST
+
 typedef struct epoch_log {
     int epochs;
     double last_acc, first_loss, last_loss;
@@ -510,6 +540,7 @@ int main(void)
     tcase_add_test(tc, test_one_step_is_the_average_gradient);
     tcase_add_test(tc, test_learns_and_reports);
     tcase_add_test(tc, test_deterministic_same_bytes_for_every_thread_count);
+    tcase_add_test(tc, test_dropout_bytes_independent_of_threads);
     tcase_add_test(tc, test_non_finite_loss_stops);
     tcase_add_test(tc, test_non_finite_update_keeps_the_last_finite_weights);
     tcase_add_test(tc, test_resume_refuses_other_data);
