@@ -244,6 +244,8 @@ dp_status dp_train_val(dp_model *m, const dp_dataset *train, const dp_dataset *v
  * n - 1) chosen by the seed alone go to *val, the rest to *train, both in file order. */
 dp_status dp_data_split(const dp_dataset *d, double frac, uint64_t seed, dp_dataset **train,
                         dp_dataset **val, dp_error *err);
+/* How many of n samples that split holds out (0 when n < 2 or frac is not in (0, 1)). */
+size_t dp_data_split_count(size_t n, double frac);
 /* Frees the arrays of a loaded state and zeroes it; safe on NULL and on a zeroed struct. */
 void dp_train_state_free(dp_train_state *s);
 /* Checkpoint files (format in src/ckpt.h): written atomically; loads validate everything and

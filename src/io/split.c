@@ -41,6 +41,13 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+size_t dp_data_split_count(size_t n, double frac)
+{
+    if (n < 2 || !(frac > 0.0 && frac < 1.0)) return 0;
+    size_t k = (size_t)llround(frac * (double)n);
+    return k < 1 ? 1 : k > n - 1 ? n - 1 : k;
+}
+
 dp_status dp_data_split(const dp_dataset *d, double frac, uint64_t seed, dp_dataset **train,
                         dp_dataset **val, dp_error *err)
 {
@@ -50,8 +57,7 @@ dp_status dp_data_split(const dp_dataset *d, double frac, uint64_t seed, dp_data
     if (d->n < 2)
         return dp_fail(err, DP_EDATA, "%s: %zu sample(s) cannot be split for validation",
                        d->source, d->n);
-    size_t k = (size_t)llround(frac * (double)d->n);
-    k = k < 1 ? 1 : k > d->n - 1 ? d->n - 1 : k;
+    size_t k = dp_data_split_count(d->n, frac);
     uint32_t *perm = malloc(d->n * sizeof *perm);
     if (!perm) return dp_fail(err, DP_EINTERNAL, "%s: out of memory for the split", d->source);
     dp_rng rng;
