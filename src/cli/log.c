@@ -266,6 +266,49 @@ void dp_log_metrics(FILE *f, const dp_metrics *m, int classification)
     fprintf(f, "%s}\n", buf);
 }
 
+/* A JSON array of n doubles (non-finite as null). */
+static void put_array(FILE *f, const char *key, const double *v, int n)
+{
+    fprintf(f, ",\"%s\":[", key);
+    for (int i = 0; i < n; i++) {
+        if (i) fputc(',', f);
+        if (isfinite(v[i]))
+            fprintf(f, "%.9g", v[i]);
+        else
+            fputs("null", f);
+    }
+    fputc(']', f);
+}
+
+void dp_log_metrics_full(FILE *f, const dp_metrics_full *m)
+{
+    char buf[256];
+    size_t len = (size_t)snprintf(buf, sizeof buf, "{\"samples\":%zu", m->base.samples);
+    put_num(buf, sizeof buf, &len, "loss", m->base.loss, 1);
+    if (!m->classification) {
+        put_num(buf, sizeof buf, &len, "mae", m->mae, 1);
+        put_num(buf, sizeof buf, &len, "rmse", m->rmse, 1);
+        put_num(buf, sizeof buf, &len, "r2", m->r2, 1);
+        fprintf(f, "%s}\n", buf);
+        return;
+    }
+    put_num(buf, sizeof buf, &len, "accuracy", m->base.accuracy, 1);
+    put_num(buf, sizeof buf, &len, "macro_f1", m->macro_f1, 1);
+    fprintf(f, "%s,\"classes\":%d,\"confusion\":[", buf, m->n_classes);
+    for (int t = 0; t < m->n_classes; t++) {
+        fputs(t ? ",[" : "[", f);
+        for (int p = 0; p < m->n_classes; p++)
+            fprintf(f, p ? ",%llu" : "%llu",
+                    (unsigned long long)m->confusion[(size_t)t * (size_t)m->n_classes + (size_t)p]);
+        fputc(']', f);
+    }
+    fputc(']', f);
+    put_array(f, "precision", m->precision, m->n_classes);
+    put_array(f, "recall", m->recall, m->n_classes);
+    put_array(f, "f1", m->f1, m->n_classes);
+    fputs("}\n", f);
+}
+
 void dp_log_close(dp_log *l)
 {
     if (!l) return;

@@ -49,6 +49,10 @@ dp_status dp_log_line(dp_log *l, const char *line, dp_error *err);
 /* `eval`'s one line: {"samples":N,"loss":X,"accuracy":A} or {...,"mae":M}; non-finite
  * values as null. */
 void dp_log_metrics(FILE *f, const dp_metrics *m, int classification);
+/* `eval --metrics`: the same line plus, for classification, "macro_f1", "classes",
+ * "confusion" (rows: true class, columns: predicted), "precision", "recall", "f1" (one per
+ * class); for regression "rmse" and "r2". */
+void dp_log_metrics_full(FILE *f, const dp_metrics_full *m);
 
 /* Progress on `out` (stderr). tty: redraws one line with a bar, throttled to ~10 Hz;
  * otherwise prints nothing per step and one plain line per epoch. */

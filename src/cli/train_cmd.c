@@ -271,6 +271,8 @@ static int say_header(const train_run *r, const cli_data *data, const dp_dataset
         return 0;
     }
     if (!r->cfg.quiet) fprintf(stderr, "dpmlp: %s\n", line);
+    /* Rerunning a finished job trains nothing: its log stays as it was. */
+    if (r->resume && cli_resume_first_epoch(&r->state, &r->cfg) > r->cfg.epochs) return 0;
     dp_error err;
     if (out->log && dp_log_line(out->log, line, &err) != DP_OK) return cli_fail(&err);
     return 0;
@@ -328,6 +330,10 @@ static int train_main(int argc, char **argv, int rank)
     int rc = cli_parse(cmd, argc, argv, DP_TRAIN_OPTS, &r.o);
     if (rc) return rc;
     if (dp_opts_get(&r.o, "help")) {
+        /* One buffer for the whole text: a failed write is then seen at the flush, with its
+         * errno (a write inside fputs would leave only the error flag). */
+        static char help_buf[sizeof TRAIN_HELP];
+        setvbuf(stdout, help_buf, _IOFBF, sizeof help_buf);
         fputs(TRAIN_HELP, stdout);
         return 0;
     }
