@@ -82,7 +82,8 @@ static void write_with_crc(const char *path, unsigned char *b, size_t len)
 #define ST (CFG + 52u)
 #define EPOCH (ST + 0u)
 #define GSTEP (ST + 12u)
-#define CK_HLEN (ST + 76u)
+#define V3_BYTES 64u /* format 3's validation and schedule fields, after deterministic */
+#define CK_HLEN (ST + 76u + V3_BYTES)
 
 typedef struct fixture {
     dp_spec spec;
@@ -265,12 +266,14 @@ START_TEST(ckpt_version_1_still_loads)
     tpath(p, "ck.bin");
     size_t len;
     unsigned char *b = valid_ckpt(p, &len);
-    /* A version 1 file: the same without the 12 bytes of fingerprint and deterministic. */
-    unsigned char *v1 = malloc(len - 12);
+    /* A version 1 file: the same without the 12 bytes of fingerprint and deterministic (and
+     * format 3's fields after them). */
+    size_t cut = 12 + V3_BYTES;
+    unsigned char *v1 = malloc(len - cut);
     memcpy(v1, b, ST + 64);
-    memcpy(v1 + ST + 64, b + ST + 76, len - (ST + 76));
+    memcpy(v1 + ST + 64, b + ST + 76 + V3_BYTES, len - (ST + 76 + V3_BYTES));
     put_u32(v1 + 8, 1);
-    write_with_crc(p, v1, len - 12);
+    write_with_crc(p, v1, len - cut);
     dp_spec s;
     dp_train_config c;
     dp_train_state t;
@@ -290,6 +293,21 @@ START_TEST(ckpt_version_1_still_loads)
     ck_assert_uint_eq(t.data_fingerprint, 0x1234abcd5678ef00ull);
     ck_assert_int_eq(c.deterministic, 1);
     dp_train_state_free(&t);
+    /* A version 2 file (format 3 without its 64 bytes) loads: no validation, constant lr. */
+    free(b);
+    b = read_all(p, &len);
+    unsigned char *v2 = malloc(len - V3_BYTES);
+    memcpy(v2, b, ST + 76);
+    memcpy(v2 + ST + 76, b + ST + 76 + V3_BYTES, len - (ST + 76 + V3_BYTES));
+    put_u32(v2 + 8, 2);
+    write_with_crc(p, v2, len - V3_BYTES);
+    ck_assert_msg(dp_ckpt_load(p, &s, &c, &t, &e) == DP_OK, "%s", e.msg);
+    ck_assert_int_eq(c.deterministic, 1);
+    ck_assert_int_eq(c.schedule, DP_SCHED_CONSTANT);
+    ck_assert_int_eq(t.best_epoch, 0);
+    ck_assert_ptr_null(t.best_params);
+    dp_train_state_free(&t);
+    free(v2);
     free(v1);
     free(b);
 }
