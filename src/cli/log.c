@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -84,6 +85,20 @@ dp_status dp_log_open_resume(const char *path, int first_epoch, dp_log **out, dp
     return DP_OK;
 }
 
+/* printf to buf at *len, advancing *len; a full buffer takes nothing more. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (k > 0) *len += (size_t)k;
+}
+
 /* Appends `"key":value` to buf. JSON has no NaN or Infinity: a diverged loss is logged as
  * null rather than as a line no parser accepts. %.9g keeps a double readable and round-trips
  * any float exactly. */
@@ -157,13 +172,7 @@ void dp_log_run_fields(char *buf, size_t cap, const dp_epoch_stats *s, const dp_
 
 /* ---- the run's header: the first line of the log ---- */
 
-#define HEAD_APPEND(...)                                                     \
-    do {                                                                     \
-        if (len < cap) {                                                     \
-            int k_ = snprintf(buf + len, cap - len, __VA_ARGS__);           \
-            if (k_ > 0) len += (size_t)k_;                                   \
-        }                                                                    \
-    } while (0)
+#define HEAD_APPEND(...) appendf(buf, cap, &len, __VA_ARGS__)
 
 /* `"name":"text"` with the text's quotes and backslashes escaped (paths are the user's). */
 static void put_str(char *buf, size_t cap, size_t *lenp, const char *key, const char *text)
@@ -394,13 +403,7 @@ void dp_progress_epoch(dp_progress *p, const dp_epoch_stats *s)
     int n = p->epochs > 0 ? snprintf(line, cap, "epoch %d/%d", s->epoch, p->epochs)
                           : snprintf(line, cap, "epoch %d", s->epoch);
     len = n > 0 ? (size_t)n : 0;
-#define APPEND(...)                                                          \
-    do {                                                                     \
-        if (len < cap) {                                                     \
-            int k_ = snprintf(line + len, cap - len, __VA_ARGS__);           \
-            if (k_ > 0) len += (size_t)k_;                                   \
-        }                                                                    \
-    } while (0)
+#define APPEND(...) appendf(line, cap, &len, __VA_ARGS__)
     APPEND("  train_loss %.4f", s->train_loss);
     if (s->has_test) {
         APPEND("  test_loss %.4f", s->test.loss);
