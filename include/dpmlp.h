@@ -250,7 +250,9 @@ size_t dp_data_split_count(size_t n, double frac);
 void dp_train_state_free(dp_train_state *s);
 /* Checkpoint files (format in src/ckpt.h): written atomically; loads validate everything and
  * fill only the config fields a checkpoint stores (optimizer, lr, momentum, weight decay,
- * betas, eps, epochs, batch, seed, threads, reduce). */
+ * betas, eps, epochs, batch, seed, threads, reduce; format 2: deterministic; format 3:
+ * val_split, early_stop and the schedule's fields) and the state (format 3: the best epoch,
+ * its loss and weights, the early-stopping and plateau counters). */
 dp_status dp_checkpoint_save(const char *path, const dp_spec *spec, const dp_train_config *cfg,
                              const dp_train_state *state, dp_error *err);
 dp_status dp_checkpoint_load(const char *path, dp_spec *spec, dp_train_config *cfg,
