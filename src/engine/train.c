@@ -1,7 +1,8 @@
 /* The epoch loop: a persistent team of pinned workers runs epochs of steps (step.h), each
- * epoch shuffled from (seed, epoch), evaluated on the test set by the same team, reported
- * through the hooks and checkpointed in the background (ckpt_writer.h). Also the checks of
- * the configuration and of a checkpoint to resume from, and the placement report. */
+ * epoch shuffled from (seed, epoch), evaluated on the test and validation sets by the same
+ * team (validation's decisions: train_val.c), reported through the hooks and checkpointed in
+ * the background (ckpt_writer.h). Also the checks of the configuration and of a checkpoint to
+ * resume from, and the placement report. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
