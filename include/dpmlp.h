@@ -75,6 +75,10 @@ typedef enum dp_bind { DP_BIND_COMPACT, DP_BIND_SPREAD, DP_BIND_NONE } dp_bind;
 /* How the per-worker gradients are summed: segmented (each worker reduces and updates its own
  * slice; the default), serial (worker 0 sums everything), tree (pairwise, log2 T rounds). */
 typedef enum dp_reduce { DP_REDUCE_SEGMENTED, DP_REDUCE_SERIAL, DP_REDUCE_TREE } dp_reduce;
+/* Learning-rate schedules (src/math/schedule.h has the formulas). */
+typedef enum dp_schedule {
+    DP_SCHED_CONSTANT, DP_SCHED_STEP, DP_SCHED_COSINE, DP_SCHED_PLATEAU
+} dp_schedule;
 
 #define DP_MAX_SIZES 32       /* layer sizes incl. input and output: up to 31 weight layers */
 #define DP_MAX_WIDTH 1048576  /* widest layer we accept from flags or files */
@@ -121,6 +125,18 @@ typedef struct dp_train_config {
      * 0 = off; entries beyond the hidden layers must be 0. The mask is a pure function of (seed,
      * epoch, the sample's position in the epoch's order, layer, unit): never of the thread. */
     float dropout[DP_MAX_SIZES];
+    /* Validation and early stopping: with validation dp_train leaves the best epoch's weights
+     * (lowest validation loss) in the model. */
+    float val_split;            /* fraction of the training set held out; 0 = none */
+    int early_stop;             /* stop after N epochs without a better val loss; 0 = off */
+    /* Learning-rate schedule: lr is the peak; see dp_schedule and src/math/schedule.h. */
+    dp_schedule schedule;
+    long warmup;                /* steps of linear warm-up from lr/warmup to lr; 0 = none */
+    float lr_min;               /* cosine's floor, plateau's lowest lr */
+    int lr_step;                /* step: epochs between decays */
+    float lr_gamma;             /* step: factor applied at each decay */
+    int plateau_patience;       /* plateau: epochs without a better val loss before a cut */
+    float plateau_factor;       /* plateau: factor applied at each cut */
 } dp_train_config;
 
 /* Metrics of one pass over a dataset. accuracy is for classification, mae for regression. */
@@ -149,7 +165,8 @@ dp_status dp_dropout_validate(const dp_spec *spec, const dp_train_config *cfg, d
  * order (the team's: 0 pthreads, 1 openmp); dp_name_lookup the value of a name, or -1;
  * dp_name_of the name of a value, or "?". */
 typedef enum dp_names_kind {
-    DP_NAMES_ACT, DP_NAMES_LOSS, DP_NAMES_OPTIM, DP_NAMES_BIND, DP_NAMES_REDUCE, DP_NAMES_TEAM
+    DP_NAMES_ACT, DP_NAMES_LOSS, DP_NAMES_OPTIM, DP_NAMES_BIND, DP_NAMES_REDUCE, DP_NAMES_TEAM,
+    DP_NAMES_SCHEDULE
 } dp_names_kind;
 const char *const *dp_names(dp_names_kind kind);
 int dp_name_lookup(dp_names_kind kind, const char *name);
@@ -225,6 +242,12 @@ typedef struct dp_epoch_stats {
     double imbalance;
     int ranks;                  /* MPI processes in the run (1 without MPI) */
     double allreduce_s;         /* worker 0's seconds in MPI allreduce this epoch */
+    int has_val;                /* validation set (split or given) evaluated after the epoch */
+    dp_metrics val;
+    double lr;                  /* learning rate of the epoch's last step */
+    int best_epoch;             /* epoch of the lowest val loss so far (0: no validation) */
+    double best_val_loss;
+    int early_stopped;          /* early stopping ends the run after this epoch */
 } dp_epoch_stats;
 
 /* Everything needed to continue a run exactly where it stopped: a checkpoint's content.
@@ -243,6 +266,14 @@ typedef struct dp_train_state {
     int n_moments;              /* optimizer moment arrays: 0 sgd, 1 momentum, 2 adam */
     float *params, *m1, *m2;    /* n_params each (m1/m2 NULL when unused) */
     uint32_t *perm;             /* n_train: the shuffle of `epoch` */
+    /* Validation (format 3): the best complete epoch so far, its val loss and weights, and
+     * the counters early stopping and the plateau schedule decide on. */
+    int best_epoch;             /* 0: none yet */
+    double best_loss;
+    int bad_epochs;             /* complete epochs since best_epoch */
+    int plateau_bad;            /* epochs since the last improvement or lr cut */
+    int lr_cuts;                /* plateau cuts so far: lr = lr * plateau_factor^lr_cuts */
+    float *best_params;         /* n_params when best_epoch > 0, else NULL */
 } dp_train_state;
 
 /* Called every checkpoint_every epochs at the end of the epoch and once more when a stop
@@ -275,11 +306,26 @@ dp_status dp_train(dp_model *m, const dp_dataset *train, const dp_dataset *test,
 dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset *test,
                           const dp_train_config *cfg, const dp_train_hooks *hooks,
                           const dp_train_state *resume, dp_error *err);
+/* dp_train_resume with a validation set: val (may be NULL) is evaluated after every epoch;
+ * with cfg->val_split > 0 instead, a seeded fraction of train is held out (val must be NULL).
+ * Either way, early stopping and the plateau schedule decide on its loss, and the model ends
+ * with the best epoch's weights. */
+dp_status dp_train_val(dp_model *m, const dp_dataset *train, const dp_dataset *val,
+                       const dp_dataset *test, const dp_train_config *cfg,
+                       const dp_train_hooks *hooks, const dp_train_state *resume, dp_error *err);
+/* The split dp_train_val makes for cfg->val_split: round(frac * n) samples (at least 1, at most
+ * n - 1) chosen by the seed alone go to *val, the rest to *train, both in file order. */
+dp_status dp_data_split(const dp_dataset *d, double frac, uint64_t seed, dp_dataset **train,
+                        dp_dataset **val, dp_error *err);
+/* How many of n samples that split holds out (0 when n < 2 or frac is not in (0, 1)). */
+size_t dp_data_split_count(size_t n, double frac);
 /* Frees the arrays of a loaded state and zeroes it; safe on NULL and on a zeroed struct. */
 void dp_train_state_free(dp_train_state *s);
 /* Checkpoint files (format in src/ckpt.h): written atomically; loads validate everything and
  * fill only the config fields a checkpoint stores (optimizer, lr, momentum, weight decay,
- * betas, eps, epochs, batch, seed, threads, reduce). */
+ * betas, eps, epochs, batch, seed, threads, reduce; format 2: deterministic; format 3:
+ * val_split, early_stop and the schedule's fields) and the state (format 3: the best epoch,
+ * its loss and weights, the early-stopping and plateau counters). */
 dp_status dp_checkpoint_save(const char *path, const dp_spec *spec, const dp_train_config *cfg,
                              const dp_train_state *state, dp_error *err);
 dp_status dp_checkpoint_load(const char *path, dp_spec *spec, dp_train_config *cfg,
@@ -297,6 +343,21 @@ int dp_remove_stale_temps(const char *path, void (*on_removed)(void *ctx, const 
 void dp_abort_writes(void);
 dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_metrics *out,
                       dp_error *err);
+/* What `eval --metrics` reports. Classification: confusion[true * n_classes + predicted] and
+ * per-class precision, recall, F1 (0 where undefined); regression: MAE, RMSE and R² over all
+ * outputs (R² = 1 - SS_res / SS_tot, SS_tot about each output's mean). */
+typedef struct dp_metrics_full {
+    dp_metrics base;
+    int classification;
+    int n_classes;              /* K, or 2 for a one-output bce model */
+    uint64_t *confusion;        /* n_classes² */
+    double *precision, *recall, *f1;  /* n_classes each */
+    double macro_f1;
+    double mae, rmse, r2;
+} dp_metrics_full;
+dp_status dp_evaluate_full(const dp_model *m, const dp_dataset *d, int threads,
+                           dp_metrics_full *out, dp_error *err);
+void dp_metrics_full_free(dp_metrics_full *m);
 /* out: n × outputs, the output layer's activations (probabilities or values). */
 dp_status dp_predict(const dp_model *m, const dp_dataset *d, int threads, float *out,
                      dp_error *err);

@@ -96,7 +96,7 @@ mk sgd --layers 4,3,2 --optim sgd
 mk adam --layers 4,3,2 --optim adam
 mk momentum --layers 3,2,1 --loss mse --optim momentum --act tanh
 mk deep --layers 2,3,3,2 --loss bce --act sigmoid --batch 7
-# A version 1 checkpoint (no fingerprint, no deterministic) and version 2 ones whose counters
+# Version 1 and 2 checkpoints (no fingerprint, no deterministic; no validation) and ones whose counters
 # sit at the edges of what a load accepts, so mutations start next to the boundaries. Flags
 # byte 1: the harness fixes the CRC.
 python3 - "$TMP/adam.ckpt" "$CORPUS/ckpt" <<'PY'
@@ -105,9 +105,12 @@ src, out = sys.argv[1:3]
 b = open(src, "rb").read()
 ns = struct.unpack_from("<I", b, 16)[0]
 st = 20 + 4 * ns + 8 + 52
-v1 = bytearray(b[:st + 64] + b[st + 76:])
+v1 = bytearray(b[:st + 64] + b[st + 76 + 64:])  # format 3 adds 64 bytes after st + 76
 struct.pack_into("<I", v1, 8, 1)
 open(f"{out}/seed-adam-v1-ckpt-crc", "wb").write(b"\x01" + bytes(v1))
+v2 = bytearray(b[:st + 76] + b[st + 76 + 64:])
+struct.pack_into("<I", v2, 8, 2)
+open(f"{out}/seed-adam-v2-ckpt-crc", "wb").write(b"\x01" + bytes(v2))
 for name, off, fmt, v in (("epoch-max", st, "<I", 10**9), ("gstep-max", st + 12, "<Q", 1 << 53),
                           ("epoch-over", st, "<I", 2**31 - 1), ("nan-loss", st + 28, "<Q", 0x7ff8 << 48)):
     c = bytearray(b)
@@ -123,6 +126,9 @@ flags train-full 0 --layers=784,256,10 --act tanh --loss bce --optim adam --lr 1
     --weight-decay 0.0001 --momentum 0.9 --epochs 3 --checkpoint-every 2 --log x.jsonl
 flags train-resume 0 --resume C --threads 2 --bind compact --train a.csv --test b.csv
 flags train-help 0 --help
+flags train-val 0 --data synthetic:50 --layers 4,3,2 --val-split 0.2 --early-stop 3 \
+    --schedule plateau --plateau-patience 2 --plateau-factor 0.5 --warmup 10 --lr-min 1e-5 \
+    --lr-step 3 --lr-gamma 0.5 --val v.csv
 flags eval 1 --model m --data d --threads 2
 flags predict 2 --model m --input x.csv --proba --threads 1
 flags topo 3 --threads 4 --bind spread

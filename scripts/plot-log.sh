@@ -70,6 +70,8 @@ with open(src) as f:
             print(f"plot-log.sh: {src}:{n}: not JSON ({e.msg}); want dpmlp's --log JSON Lines",
                   file=sys.stderr)
             sys.exit(65)
+        if isinstance(o, dict) and "run" in o:
+            continue  # the run's header line: what produced the epochs below
         if not isinstance(o, dict) or "epoch" not in o or "train_loss" not in o:
             print(f"plot-log.sh: {src}:{n}: no 'epoch' and 'train_loss' fields; want dpmlp's "
                   "--log JSON Lines", file=sys.stderr)

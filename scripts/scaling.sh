@@ -313,7 +313,8 @@ def run_stats(path):
                             "reduce_s", "update_s", "allreduce_s")}
     imb = 0.0
     with open(path) as f:
-        lines = [json.loads(l) for l in f if l.strip()]
+        # The first line is the run's header ({"run":{...}}); the epochs follow.
+        lines = [o for o in (json.loads(l) for l in f if l.strip()) if "epoch" in o]
     if not lines:
         sys.exit(f"scaling.sh: {path}: dpmlp wrote no log lines")
     for l in lines:

@@ -158,6 +158,10 @@ void dp_train_config_defaults(dp_train_config *cfg)
     cfg->eps = 1e-8f;
     cfg->epochs = 10;
     cfg->batch = 128;
+    cfg->lr_step = 10;
+    cfg->lr_gamma = 0.1f;
+    cfg->plateau_patience = 5;
+    cfg->plateau_factor = 0.1f;
     cfg->seed = 1;
     cfg->threads = 1;
     cfg->bind = DP_BIND_COMPACT;

@@ -8,26 +8,54 @@
 #include "log.h"
 
 static const char EVAL_HELP[] =
-    "usage: dpmlp eval --model FILE (--data DIR | --test FILE.csv) [--threads T]\n"
+    "usage: dpmlp eval --model FILE (--data DIR | --test FILE.csv) [--metrics] [--threads T]\n"
     "Prints one JSON object: {\"samples\":N,\"loss\":X,\"accuracy\":A} (classification) or\n"
-    "{\"samples\":N,\"loss\":X,\"mae\":M} (regression). --data DIR uses its t10k files.\n";
+    "{\"samples\":N,\"loss\":X,\"mae\":M} (regression). --data DIR uses its t10k files.\n"
+    "--metrics adds, for classification, \"macro_f1\", \"classes\", \"confusion\" (rows: true\n"
+    "class, columns: predicted) and per-class \"precision\", \"recall\", \"f1\"; for regression\n"
+    "\"rmse\" and \"r2\" (R^2 over all outputs).\n";
 static const char PREDICT_HELP[] =
     "usage: dpmlp predict --model FILE (--data DIR | --input FILE.csv) [--proba] [--threads T]\n"
     "One line per sample: the class index (classification) or the output values separated by\n"
-    "commas (regression); --proba prints the output probabilities instead of the class.\n"
+    "commas (regression). Classification with --proba: CSV with a header row p0,...,pK-1,class\n"
+    "and per sample the probability of every class and the top class (a one-output sigmoid\n"
+    "model has two classes: p0 = 1 - p1).\n"
     "--input rows may hold features only, or features followed by labels/targets (ignored).\n";
+
+/* The class a row predicts: argmax, or p > 0.5 for one sigmoid output. */
+static size_t top_class(const float *row, size_t K)
+{
+    size_t best = K == 1 ? row[0] > 0.5f : 0;
+    for (size_t j = 1; j < K; j++)
+        if (row[j] > row[best]) best = j;
+    return best;
+}
+
+/* --proba: a header row, then every class's probability and the top class per sample. */
+static void print_proba_row(const float *row, size_t K)
+{
+    if (K == 1)
+        printf("%.6g,%.6g", 1.0 - (double)row[0], (double)row[0]);
+    else
+        for (size_t j = 0; j < K; j++) printf(j ? ",%.6g" : "%.6g", (double)row[j]);
+    printf(",%zu\n", top_class(row, K));
+}
 
 static int print_predictions(const dp_spec *spec, const float *out, size_t n, int proba)
 {
     size_t K = (size_t)spec->sizes[spec->n_sizes - 1];
-    int classify = dp_spec_is_classification(spec) && !proba;
+    int classify = dp_spec_is_classification(spec);
+    if (classify && proba) {
+        size_t C = K == 1 ? 2 : K;
+        for (size_t j = 0; j < C; j++) printf("p%zu,", j);
+        printf("class\n");
+    }
     for (size_t i = 0; i < n; i++) {
         const float *row = out + i * K;
-        if (classify) {
-            size_t best = K == 1 ? row[0] > 0.5f : 0;
-            for (size_t j = 1; j < K; j++)
-                if (row[j] > row[best]) best = j;
-            printf("%zu\n", best);
+        if (classify && proba) {
+            print_proba_row(row, K);
+        } else if (classify) {
+            printf("%zu\n", top_class(row, K));
         } else {
             for (size_t j = 0; j < K; j++) printf(j ? ",%.6g" : "%.6g", (double)row[j]);
             putchar('\n');
@@ -36,10 +64,17 @@ static int print_predictions(const dp_spec *spec, const float *out, size_t n, in
     return cli_flush_stdout();
 }
 
-static int run_eval(const dp_model *m, const dp_dataset *test, int threads)
+static int run_eval(const dp_model *m, const dp_dataset *test, int threads, int full)
 {
-    dp_metrics mt;
     dp_error err;
+    if (full) {
+        dp_metrics_full mf;
+        if (dp_evaluate_full(m, test, threads, &mf, &err) != DP_OK) return cli_fail(&err);
+        dp_log_metrics_full(stdout, &mf);
+        dp_metrics_full_free(&mf);
+        return cli_flush_stdout();
+    }
+    dp_metrics mt;
     if (dp_evaluate(m, test, threads, &mt, &err) != DP_OK) return cli_fail(&err);
     dp_log_metrics(stdout, &mt, dp_spec_is_classification(dp_model_spec(m)));
     return 0;
@@ -90,7 +125,7 @@ static int eval_or_predict(int argc, char **argv, int predict)
     rc = cli_load_data(cmd, &o, dp_model_spec(m), 0, 1, &data);
     if (!rc)
         rc = predict ? run_predict(m, data.test, threads, dp_opts_get(&o, "proba") != NULL)
-                     : run_eval(m, data.test, threads);
+                     : run_eval(m, data.test, threads, dp_opts_get(&o, "metrics") != NULL);
     cli_free_data(&data);
     dp_model_free(m);
     return rc;

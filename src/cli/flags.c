@@ -23,9 +23,12 @@ const dp_opt_def DP_TRAIN_OPTS[] = {
     {"checkpoint-every", V}, {"resume", P}, {"resume-any-data", S}, {"verify-ranks", S},
     {"quiet", S}, {"help", S},
     {"out", V}, {"leaky-slope", V}, {"dropout", V},
-    {NULL, 0}};
+    /* validation, early stopping, lr schedules */
+    {"val", P}, {"val-split", V}, {"early-stop", V}, {"schedule", V}, {"warmup", V},
+    {"lr-min", V}, {"lr-step", V}, {"lr-gamma", V}, {"plateau-patience", V},
+    {"plateau-factor", V}, {NULL, 0}};
 const dp_opt_def DP_EVAL_OPTS[] = {{"model", P}, {"data", P}, {"test", P},
-                                   {"threads", V}, {"help", S}, {NULL, 0}};
+                                   {"threads", V}, {"metrics", S}, {"help", S}, {NULL, 0}};
 const dp_opt_def DP_PREDICT_OPTS[] = {{"model", P}, {"data", P}, {"input", P}, {"threads", V},
                                       {"proba", S}, {"help", S}, {NULL, 0}};
 const dp_opt_def DP_TOPO_OPTS[] = {{"threads", V}, {"bind", V}, {"help", S}, {NULL, 0}};
@@ -167,6 +170,35 @@ static dp_status long_flag(const dp_opts *o, const char *flag, long lo, long hi,
     return v ? dp_flag_long(flag, v, lo, hi, field, err) : DP_OK;
 }
 
+/* --val-split, --early-stop and the schedule's flags (their combinations are the engine's
+ * to check: dp_train_val says which rule a run breaks). */
+static dp_status val_schedule_flags(const dp_opts *o, dp_train_config *cfg, dp_error *err)
+{
+    const char *v;
+    int choice;
+    dp_status st;
+    if ((v = dp_opts_get(o, "schedule"))) {
+        if ((st = dp_flag_choice("schedule", v, dp_names(DP_NAMES_SCHEDULE), &choice, err)))
+            return st;
+        cfg->schedule = (dp_schedule)choice;
+    }
+    long early = 0, warmup = 0, lr_step = cfg->lr_step, patience = cfg->plateau_patience;
+    if ((st = float_flag(o, "val-split", 0.0, 1, 0.999999, &cfg->val_split, err)) ||
+        (st = long_flag(o, "early-stop", 1, 1000000, &early, err)) ||
+        (st = long_flag(o, "warmup", 0, 1L << 40, &warmup, err)) ||
+        (st = float_flag(o, "lr-min", 0.0, 0, 1e6, &cfg->lr_min, err)) ||
+        (st = long_flag(o, "lr-step", 1, 1000000, &lr_step, err)) ||
+        (st = float_flag(o, "lr-gamma", 0.0, 1, 1e6, &cfg->lr_gamma, err)) ||
+        (st = long_flag(o, "plateau-patience", 1, 1000000, &patience, err)) ||
+        (st = float_flag(o, "plateau-factor", 0.0, 1, 0.999999, &cfg->plateau_factor, err)))
+        return st;
+    cfg->early_stop = (int)early;
+    cfg->warmup = warmup;
+    cfg->lr_step = (int)lr_step;
+    cfg->plateau_patience = (int)patience;
+    return DP_OK;
+}
+
 dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error *err)
 {
     dp_train_config_defaults(cfg);
@@ -207,5 +239,5 @@ dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error
     cfg->verify_ranks = dp_opts_get(o, "verify-ranks") != NULL;
     cfg->resume_any_data = dp_opts_get(o, "resume-any-data") != NULL;
     cfg->quiet = dp_opts_get(o, "quiet") != NULL;
-    return DP_OK;
+    return val_schedule_flags(o, cfg, err);
 }

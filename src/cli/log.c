@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -84,6 +85,20 @@ dp_status dp_log_open_resume(const char *path, int first_epoch, dp_log **out, dp
     return DP_OK;
 }
 
+/* printf to buf at *len, advancing *len; a full buffer takes nothing more. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (k > 0) *len += (size_t)k;
+}
+
 /* Appends `"key":value` to buf. JSON has no NaN or Infinity: a diverged loss is logged as
  * null rather than as a line no parser accepts. %.9g keeps a double readable and round-trips
  * any float exactly. */
@@ -138,12 +153,114 @@ int dp_log_reader_gone(const dp_log *l) { return l && l->reader_gone; }
 
 void dp_log_run_fields(char *buf, size_t cap, const dp_epoch_stats *s, const dp_train_config *c)
 {
-    snprintf(buf, cap,
+    int n = snprintf(buf, cap,
              "\"ranks\":%d,\"allreduce_s\":%.9g,\"threads\":%d,\"batch\":%d,\"bind\":\"%s\","
              "\"reduce\":\"%s\",\"team\":\"%s\",\"deterministic\":%s%s",
              s->ranks, s->allreduce_s, c->threads, c->batch, dp_bind_name(c->bind),
              dp_reduce_name(c->reduce), dp_name_of(DP_NAMES_TEAM, c->team_openmp),
              c->deterministic ? "true" : "false", s->partial ? ",\"partial\":true" : "");
+    size_t len = n > 0 ? (size_t)n : 0;
+    /* The lr in use and, with validation, what the schedule decides on. */
+    put_num(buf, cap, &len, "lr", s->lr, 1);
+    if (!s->has_val || len >= cap) return;
+    put_num(buf, cap, &len, "val_loss", s->val.loss, 1);
+    put_num(buf, cap, &len, s->classification ? "val_accuracy" : "val_mae",
+            s->classification ? s->val.accuracy : s->val.mae, 1);
+    put_num(buf, cap, &len, "best_epoch", s->best_epoch, s->best_epoch > 0);
+    if (s->early_stopped && len < cap) snprintf(buf + len, cap - len, ",\"early_stop\":true");
+}
+
+/* ---- the run's header: the first line of the log ---- */
+
+#define HEAD_APPEND(...) appendf(buf, cap, &len, __VA_ARGS__)
+
+/* `"name":"text"` with the text's quotes and backslashes escaped (paths are the user's). */
+static void put_str(char *buf, size_t cap, size_t *lenp, const char *key, const char *text)
+{
+    size_t len = *lenp;
+    if (!text) {
+        HEAD_APPEND(",\"%s\":null", key);
+        *lenp = len;
+        return;
+    }
+    HEAD_APPEND(",\"%s\":\"", key);
+    for (const char *p = text; *p && len + 2 < cap; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"' || ch == '\\') buf[len++] = '\\';
+        if (ch < 0x20) ch = '?';
+        buf[len++] = (char)ch;
+    }
+    HEAD_APPEND("\"");
+    *lenp = len;
+}
+
+static const char *output_of(dp_loss loss)
+{
+    return loss == DP_LOSS_XENT ? "softmax" : loss == DP_LOSS_BCE ? "sigmoid" : "linear";
+}
+
+/* The model and the optimizer: layers, activations, output, loss, optimizer settings. */
+static size_t header_model(char *buf, size_t cap, size_t len, const dp_log_run *r)
+{
+    const dp_spec *sp = r->spec;
+    const dp_train_config *c = r->cfg;
+    HEAD_APPEND("\"layers\":[");
+    for (int i = 0; i < sp->n_sizes; i++) HEAD_APPEND(i ? ",%d" : "%d", sp->sizes[i]);
+    HEAD_APPEND("],\"act\":\"%s\",\"output\":\"%s\",\"loss\":\"%s\"", dp_act_name(sp->hidden),
+                output_of(sp->loss), dp_loss_name(sp->loss));
+    HEAD_APPEND(",\"optim\":\"%s\",\"lr\":%.9g,\"momentum\":%.9g,\"weight_decay\":%.9g,"
+                "\"beta1\":%.9g,\"beta2\":%.9g,\"eps\":%.9g", dp_optim_name(c->optim),
+                (double)c->lr, (double)c->momentum, (double)c->weight_decay, (double)c->beta1,
+                (double)c->beta2, (double)c->eps);
+    HEAD_APPEND(",\"schedule\":{\"kind\":\"%s\",\"warmup\":%ld,\"lr_min\":%.9g,\"lr_step\":%d,"
+                "\"lr_gamma\":%.9g,\"plateau_patience\":%d,\"plateau_factor\":%.9g}",
+                dp_name_of(DP_NAMES_SCHEDULE, c->schedule), c->warmup, (double)c->lr_min,
+                c->lr_step, (double)c->lr_gamma, c->plateau_patience, (double)c->plateau_factor);
+    return len;
+}
+
+/* The run: epochs, batch, seed, parallelism, validation, and the data with their sizes. */
+static size_t header_run(char *buf, size_t cap, size_t len, const dp_log_run *r)
+{
+    const dp_train_config *c = r->cfg;
+    HEAD_APPEND(",\"epochs\":%d,\"batch\":%d,\"seed\":%llu,\"steps\":%ld,\"threads\":%d,"
+                "\"bind\":\"%s\",\"reduce\":\"%s\",\"team\":\"%s\",\"deterministic\":%s",
+                c->epochs, c->batch, (unsigned long long)c->seed, c->max_steps, c->threads,
+                dp_bind_name(c->bind), dp_reduce_name(c->reduce),
+                dp_name_of(DP_NAMES_TEAM, c->team_openmp), c->deterministic ? "true" : "false");
+    HEAD_APPEND(",\"val_split\":%.9g,\"early_stop\":%d", (double)c->val_split, c->early_stop);
+    put_str(buf, cap, &len, "train", r->train);
+    HEAD_APPEND(",\"n_train\":%zu", r->n_train);
+    put_str(buf, cap, &len, "val", r->val);
+    HEAD_APPEND(",\"n_val\":%zu", r->n_val);
+    put_str(buf, cap, &len, "test", r->test);
+    HEAD_APPEND(",\"n_test\":%zu", r->n_test);
+    put_str(buf, cap, &len, "resumed_from", r->resumed_from);
+    put_str(buf, cap, &len, "build", r->build);
+    return len;
+}
+
+int dp_log_header_json(char *buf, size_t cap, const dp_log_run *r)
+{
+    size_t len = 0;
+    HEAD_APPEND("{\"run\":{\"dpmlp\":\"%s\",", DPMLP_VERSION);
+    len = header_model(buf, cap, len, r);
+    len = header_run(buf, cap, len, r);
+    HEAD_APPEND("}}");
+    return len < cap;
+}
+#undef HEAD_APPEND
+
+dp_status dp_log_line(dp_log *l, const char *line, dp_error *err)
+{
+    errno = 0;
+    if (fprintf(l->f, "%s\n", line) < 0 || fflush(l->f) != 0 || ferror(l->f)) {
+        int e = errno ? errno : EIO;
+        clearerr(l->f);
+        l->reader_gone = e == EPIPE;
+        return dp_fail(err, DP_EIO, "%s: cannot write log: %s", l->path, strerror(e));
+    }
+    return DP_OK;
 }
 
 void dp_log_metrics(FILE *f, const dp_metrics *m, int classification)
@@ -156,6 +273,49 @@ void dp_log_metrics(FILE *f, const dp_metrics *m, int classification)
     else
         put_num(buf, sizeof buf, &len, "mae", m->mae, 1);
     fprintf(f, "%s}\n", buf);
+}
+
+/* A JSON array of n doubles (non-finite as null). */
+static void put_array(FILE *f, const char *key, const double *v, int n)
+{
+    fprintf(f, ",\"%s\":[", key);
+    for (int i = 0; i < n; i++) {
+        if (i) fputc(',', f);
+        if (isfinite(v[i]))
+            fprintf(f, "%.9g", v[i]);
+        else
+            fputs("null", f);
+    }
+    fputc(']', f);
+}
+
+void dp_log_metrics_full(FILE *f, const dp_metrics_full *m)
+{
+    char buf[256];
+    size_t len = (size_t)snprintf(buf, sizeof buf, "{\"samples\":%zu", m->base.samples);
+    put_num(buf, sizeof buf, &len, "loss", m->base.loss, 1);
+    if (!m->classification) {
+        put_num(buf, sizeof buf, &len, "mae", m->mae, 1);
+        put_num(buf, sizeof buf, &len, "rmse", m->rmse, 1);
+        put_num(buf, sizeof buf, &len, "r2", m->r2, 1);
+        fprintf(f, "%s}\n", buf);
+        return;
+    }
+    put_num(buf, sizeof buf, &len, "accuracy", m->base.accuracy, 1);
+    put_num(buf, sizeof buf, &len, "macro_f1", m->macro_f1, 1);
+    fprintf(f, "%s,\"classes\":%d,\"confusion\":[", buf, m->n_classes);
+    for (int t = 0; t < m->n_classes; t++) {
+        fputs(t ? ",[" : "[", f);
+        for (int p = 0; p < m->n_classes; p++)
+            fprintf(f, p ? ",%llu" : "%llu",
+                    (unsigned long long)m->confusion[(size_t)t * (size_t)m->n_classes + (size_t)p]);
+        fputc(']', f);
+    }
+    fputc(']', f);
+    put_array(f, "precision", m->precision, m->n_classes);
+    put_array(f, "recall", m->recall, m->n_classes);
+    put_array(f, "f1", m->f1, m->n_classes);
+    fputs("}\n", f);
 }
 
 void dp_log_close(dp_log *l)
@@ -180,7 +340,13 @@ struct dp_progress {
     int tty;
     int drawn;                  /* a bar is on the current line and must be cleared */
     long long last_ns;          /* monotonic time of the last redraw; < 0 = never */
+    int show_lr;                /* a schedule moves the lr: each epoch line says it */
 };
+
+void dp_progress_show_lr(dp_progress *p)
+{
+    if (p) p->show_lr = 1;
+}
 
 static long long now_ns(void)
 {
@@ -237,13 +403,7 @@ void dp_progress_epoch(dp_progress *p, const dp_epoch_stats *s)
     int n = p->epochs > 0 ? snprintf(line, cap, "epoch %d/%d", s->epoch, p->epochs)
                           : snprintf(line, cap, "epoch %d", s->epoch);
     len = n > 0 ? (size_t)n : 0;
-#define APPEND(...)                                                          \
-    do {                                                                     \
-        if (len < cap) {                                                     \
-            int k_ = snprintf(line + len, cap - len, __VA_ARGS__);           \
-            if (k_ > 0) len += (size_t)k_;                                   \
-        }                                                                    \
-    } while (0)
+#define APPEND(...) appendf(line, cap, &len, __VA_ARGS__)
     APPEND("  train_loss %.4f", s->train_loss);
     if (s->has_test) {
         APPEND("  test_loss %.4f", s->test.loss);
@@ -252,6 +412,15 @@ void dp_progress_epoch(dp_progress *p, const dp_epoch_stats *s)
         else
             APPEND("  test_mae %.4f", s->test.mae);
     }
+    if (s->has_val) {
+        APPEND("  val_loss %.4f", s->val.loss);
+        if (s->classification)
+            APPEND("  val_accuracy %.4f", s->val.accuracy);
+        else
+            APPEND("  val_mae %.4f", s->val.mae);
+        if (s->best_epoch == s->epoch) APPEND(" *");
+    }
+    if (p->show_lr) APPEND("  lr %.3g", s->lr);
     APPEND("  %.2f s  %.0f samples/s", s->seconds, s->samples_per_sec);
 #undef APPEND
     fprintf(p->out, "%s\n", line);

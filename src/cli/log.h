@@ -26,11 +26,33 @@ void dp_log_close(dp_log *l);
 int dp_log_reader_gone(const dp_log *l);
 /* The `extra` fragment of a training run's epoch line: ranks, allreduce_s and the
  * configuration that produced it (threads, batch, bind, reduce, team, deterministic), plus
- * "partial":true for an epoch a stop cut short. */
+ * "partial":true for an epoch a stop cut short, the lr of its last step, and with validation
+ * val_loss, val_accuracy (or val_mae), best_epoch and "early_stop":true on the last epoch. */
 void dp_log_run_fields(char *buf, size_t cap, const dp_epoch_stats *s, const dp_train_config *c);
+/* What the run's header line says beyond the spec and config: the data, by the flags that
+ * named them, and their sizes (n_val: held out by --val-split or read from --val). */
+typedef struct dp_log_run {
+    const dp_spec *spec;
+    const dp_train_config *cfg;
+    const char *train, *val, *test;   /* NULL: none */
+    size_t n_train, n_val, n_test;
+    const char *resumed_from;         /* the checkpoint, or NULL */
+    const char *build;                /* dp_build_info */
+} dp_log_run;
+/* The header: one JSON object {"run":{...}} with layers, activations, output, loss, optimizer
+ * and its settings, schedule, epochs, batch, seed, threads and placement, validation, data and
+ * sizes — enough to redo the run. Every field comes from r, so a new setting is added here
+ * once. Returns 0 when it did not fit in cap. */
+int dp_log_header_json(char *buf, size_t cap, const dp_log_run *r);
+/* Writes one line as given (and flushes): DP_EIO if the write failed. */
+dp_status dp_log_line(dp_log *l, const char *line, dp_error *err);
 /* `eval`'s one line: {"samples":N,"loss":X,"accuracy":A} or {...,"mae":M}; non-finite
  * values as null. */
 void dp_log_metrics(FILE *f, const dp_metrics *m, int classification);
+/* `eval --metrics`: the same line plus, for classification, "macro_f1", "classes",
+ * "confusion" (rows: true class, columns: predicted), "precision", "recall", "f1" (one per
+ * class); for regression "rmse" and "r2". */
+void dp_log_metrics_full(FILE *f, const dp_metrics_full *m);
 
 /* Progress on `out` (stderr). tty: redraws one line with a bar, throttled to ~10 Hz;
  * otherwise prints nothing per step and one plain line per epoch. */
@@ -39,5 +61,7 @@ dp_progress *dp_progress_new(FILE *out, int epochs, int force_plain);
 void dp_progress_step(dp_progress *p, int epoch, long step, long steps_in_epoch);
 void dp_progress_epoch(dp_progress *p, const dp_epoch_stats *s);
 void dp_progress_free(dp_progress *p);
+/* Each epoch line also says the lr (runs with a schedule). */
+void dp_progress_show_lr(dp_progress *p);
 
 #endif

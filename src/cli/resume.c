@@ -53,6 +53,24 @@ static int check_fixed(const char *cmd, const dp_opts *o, const dp_spec *flag_sp
     return 0;
 }
 
+/* The checkpoint (format 3) fixes the held-out split and the schedule: a resumed run keeps
+ * them, so that it makes the uninterrupted run's decisions. */
+static int check_fixed_schedule(const char *cmd, const dp_opts *o, const dp_train_config *f,
+                                const dp_train_config *c)
+{
+    static const char *const flags[] = {"val-split", "schedule", "warmup", "lr-min", "lr-step",
+                                        "lr-gamma", "plateau-patience", "plateau-factor", NULL};
+    const int same[] = {f->val_split == c->val_split, f->schedule == c->schedule,
+                        f->warmup == c->warmup, f->lr_min == c->lr_min, f->lr_step == c->lr_step,
+                        f->lr_gamma == c->lr_gamma, f->plateau_patience == c->plateau_patience,
+                        f->plateau_factor == c->plateau_factor};
+    for (int i = 0; flags[i]; i++)
+        if (dp_opts_get(o, flags[i]) && !same[i])
+            return cli_usage(cmd, "--%s differs from the checkpoint's: a resumed run keeps its "
+                                  "validation split and lr schedule", flags[i]);
+    return 0;
+}
+
 /* The flags that may change take the flag's value; the changes are listed in `changed`. */
 static void apply_changes(const dp_opts *o, const dp_train_config *flag_cfg,
                           dp_train_config *cfg, char *changed, size_t cap)
@@ -73,6 +91,7 @@ static void apply_changes(const dp_opts *o, const dp_train_config *flag_cfg,
     /* A checkpoint (format 2) stores --deterministic: a resumed run keeps the decision unless
      * the flag turns it on. */
     MAY_CHANGE("deterministic", deterministic, "%d")
+    MAY_CHANGE("early-stop", early_stop, "%d")
 #undef MAY_CHANGE
     if (dp_opts_get(o, "reduce") && flag_cfg->reduce != cfg->reduce) {
         size_t len = strlen(changed);
@@ -116,6 +135,7 @@ int cli_resume(const char *cmd, const dp_opts *o, const char *path, dp_spec *spe
     dp_train_config flag_cfg = *cfg;
     *cfg = ck_cfg;
     int rc = check_fixed(cmd, o, spec, &flag_cfg, &ck_spec, cfg);
+    if (!rc) rc = check_fixed_schedule(cmd, o, &flag_cfg, cfg);
     if (rc) return rc;
     char changed[512] = "";
     apply_changes(o, &flag_cfg, cfg, changed, sizeof changed);

@@ -25,6 +25,20 @@ static const char TRAIN_HELP[] =
     "  --train FILE.csv    one sample per row, optional header; classification: last column\n"
     "                      is the class; regression: last K columns are targets (K outputs)\n"
     "  --test FILE.csv     evaluated after every epoch\n"
+    "validation and early stopping (with validation, --save keeps the best epoch's weights)\n"
+    "  --val-split F       hold out a seeded fraction F in (0, 1) of the training set for the\n"
+    "                      whole run (chosen by --seed alone, never shuffled into training)\n"
+    "  --val PATH          validation set: a directory in MNIST layout (its t10k files) or a CSV\n"
+    "  --early-stop N      stop after N epochs without a lower validation loss [off]\n"
+    "learning-rate schedule (the log's lr field is the lr of each epoch's last step)\n"
+    "  --schedule S        constant|step|cosine|plateau                  [constant]\n"
+    "                      step: lr * gamma^floor((epoch-1)/lr-step); cosine: from lr down to\n"
+    "                      lr-min over all epochs' steps; plateau: lr *= factor after\n"
+    "                      plateau-patience epochs without a lower validation loss\n"
+    "  --warmup N          linear warm-up over the first N steps          [0]\n"
+    "  --lr-min X          cosine's floor, plateau's lowest lr            [0]\n"
+    "  --lr-step E --lr-gamma G  step schedule                            [10, 0.1]\n"
+    "  --plateau-patience N --plateau-factor F  plateau schedule          [5, 0.1]\n"
     "model\n"
     "  --layers LIST       sizes from input to output            [784,256,128,10]\n"
     "  --act A[,A2,...]    hidden activations, one for all or one per hidden layer:\n"
@@ -63,7 +77,9 @@ static const char TRAIN_HELP[] =
     "  --checkpoint-every N  epochs between checkpoints          [1]\n"
     "  --resume FILE       continue a checkpointed run (give the same data flags); may change\n"
     "                      --epochs --lr --momentum --weight-decay --threads --bind --reduce\n"
-    "                      --team --steps; checkpoints go on to FILE unless --checkpoint\n"    "  --resume-any-data   resume even if the training data differs from the checkpoint's\n"
+    "                      --team --steps --early-stop; checkpoints go on to FILE unless\n"
+    "                      --checkpoint; the schedule and --val-split are the checkpoint's\n"
+    "  --resume-any-data   resume even if the training data differs from the checkpoint's\n"
     "                      (its fingerprint is checked otherwise)\n"
     "output\n"
     "  --log FILE          JSON Lines, one object per epoch ('-' = stdout)\n"
@@ -121,6 +137,8 @@ typedef struct train_output {
     const char *checkpoint;   /* path, or NULL */
     const dp_train_config *cfg;
     int checkpoints_written;
+    int best_epoch;           /* with validation: the epoch whose weights the model holds */
+    double best_val_loss;
 } train_output;
 
 static void on_message(void *ctx, const char *line)
@@ -139,7 +157,9 @@ static void on_epoch(void *ctx, const dp_epoch_stats *s)
 {
     train_output *t = ctx;
     if (t->progress) dp_progress_epoch(t->progress, s);
-    char extra[384];
+    t->best_epoch = s->best_epoch;
+    t->best_val_loss = s->best_val_loss;
+    char extra[768];
     dp_log_run_fields(extra, sizeof extra, s, t->cfg);
     if (!t->log || t->failed || dp_log_epoch(t->log, s, extra, &t->err) == DP_OK) return;
     if (dp_log_reader_gone(t->log)) {
@@ -236,7 +256,11 @@ static int finish(const train_run *r, const train_output *out, const dp_model *m
     const char *save = r->out.save;
     dp_error serr;
     if (save && dp_model_save(model, save, &serr) != DP_OK) return cli_fail(&serr);
-    if (save && !r->cfg.quiet) fprintf(stderr, "dpmlp: model saved to %s\n", save);
+    if (save && !r->cfg.quiet && out->best_epoch > 0)
+        fprintf(stderr, "dpmlp: model saved to %s: epoch %d's weights (best validation loss "
+                        "%.6g)\n", save, out->best_epoch, out->best_val_loss);
+    else if (save && !r->cfg.quiet)
+        fprintf(stderr, "dpmlp: model saved to %s\n", save);
     return 0;
 }
 
@@ -245,6 +269,24 @@ static dp_status open_log(const train_run *r, dp_log **log, dp_error *err)
 {
     if (!r->resume) return dp_log_open(r->out.log, log, err);
     return dp_log_open_resume(r->out.log, cli_resume_first_epoch(&r->state, &r->cfg), log, err);
+}
+
+/* The header: the log's first line (a resumed log keeps its own and gains one saying so)
+ * and, unless quiet, the start-up report. */
+static int say_header(const train_run *r, const cli_data *data, const dp_dataset *val,
+                      train_output *out)
+{
+    char line[4096];
+    if (!cli_run_header(&r->o, &r->spec, &r->cfg, data, val, r->resume, line, sizeof line)) {
+        fprintf(stderr, "dpmlp: warning: the run's header did not fit its line; not logged\n");
+        return 0;
+    }
+    if (!r->cfg.quiet) fprintf(stderr, "dpmlp: %s\n", line);
+    /* Rerunning a finished job trains nothing: its log stays as it was. */
+    if (r->resume && cli_resume_first_epoch(&r->state, &r->cfg) > r->cfg.epochs) return 0;
+    dp_error err;
+    if (out->log && dp_log_line(out->log, line, &err) != DP_OK) return cli_fail(&err);
+    return 0;
 }
 
 static int run_training(train_run *r, const cli_data *data)
@@ -257,14 +299,19 @@ static int run_training(train_run *r, const cli_data *data)
     dp_error err;
     int rc = 0;
     dp_model *model = NULL;
+    dp_dataset *val = NULL;
     if (r->out.log && open_log(r, &out.log, &err) != DP_OK) {
         rc = cli_fail(&err);
         goto out;
     }
+    if ((rc = cli_load_val(&r->o, &r->spec, &val))) goto out;
     if (!r->cfg.quiet) {
         out.progress = dp_progress_new(stderr, r->cfg.epochs, 0);
+        if (r->cfg.schedule != DP_SCHED_CONSTANT || r->cfg.warmup > 0)
+            dp_progress_show_lr(out.progress);
         say_start(r, data);
     }
+    if (r->rank == 0 && (rc = say_header(r, data, val, &out))) goto out;
     model = dp_model_create(&r->spec, r->cfg.seed, &err);
     if (!model) {
         rc = cli_fail(&err);
@@ -273,11 +320,12 @@ static int run_training(train_run *r, const cli_data *data)
     install_signals();
     dp_train_hooks hooks = {on_message, on_step, on_epoch, &out, &g_stop,
                             out.checkpoint ? on_checkpoint : NULL, (int)r->every};
-    dp_status st = dp_train_resume(model, data->train, data->test, &r->cfg, &hooks,
-                                   r->resume ? &r->state : NULL, &err);
+    dp_status st = dp_train_val(model, data->train, val, data->test, &r->cfg, &hooks,
+                                r->resume ? &r->state : NULL, &err);
     rc = finish(r, &out, model, st, &err);
 out:
     dp_model_free(model);
+    dp_data_free(val);
     if (out.progress) dp_progress_free(out.progress);
     if (out.log) dp_log_close(out.log);
     return rc;
@@ -293,6 +341,10 @@ static int train_main(int argc, char **argv, int rank)
     int rc = cli_parse(cmd, argc, argv, DP_TRAIN_OPTS, &r.o);
     if (rc) return rc;
     if (dp_opts_get(&r.o, "help")) {
+        /* One buffer for the whole text: a failed write is then seen at the flush, with its
+         * errno (a write inside fputs would leave only the error flag). */
+        static char help_buf[sizeof TRAIN_HELP];
+        setvbuf(stdout, help_buf, _IOFBF, sizeof help_buf);
         fputs(TRAIN_HELP, stdout);
         return 0;
     }

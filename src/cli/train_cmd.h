@@ -17,6 +17,13 @@ int cli_resume(const char *cmd, const dp_opts *o, const char *path, dp_spec *spe
  * the next one when it was written at the epoch's end (the trainer's rule). */
 int cli_resume_first_epoch(const dp_train_state *state, const dp_train_config *cfg);
 
+/* --val DIR|FILE.csv (train_val.c): *val (NULL without the flag). 0 or the exit code. */
+int cli_load_val(const dp_opts *o, const dp_spec *spec, dp_dataset **val);
+/* The run's header line into buf (see dp_log_header_json); 0 when it did not fit. */
+int cli_run_header(const dp_opts *o, const dp_spec *spec, const dp_train_config *cfg,
+                   const cli_data *data, const dp_dataset *val, const char *resumed_from,
+                   char *buf, size_t cap);
+
 /* The files a training run writes (NULL when not written; log "-" is stdout). */
 typedef struct cli_outputs {
     const char *save, *log, *checkpoint;

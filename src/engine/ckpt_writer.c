@@ -18,6 +18,7 @@ struct dp_ckpt_writer {
     int n_moments;
     float *params, *m1, *m2; /* the copy's arrays, sized at open */
     uint32_t *perm;
+    float *best;          /* the best epoch's weights, allocated with the first that has them */
     dp_train_state copy;  /* the queued state, pointing at them */
     pthread_t thread;
     int thread_state;     /* 0 not started, 1 running, -1 refused: write inline */
@@ -98,6 +99,7 @@ static void copy_state(dp_ckpt_writer *w, const dp_train_state *src)
     w->copy.m1 = src->n_moments >= 1 ? memcpy(w->m1, src->m1, bytes) : NULL;
     w->copy.m2 = src->n_moments >= 2 ? memcpy(w->m2, src->m2, bytes) : NULL;
     w->copy.perm = memcpy(w->perm, src->perm, src->n_train * sizeof *w->perm);
+    w->copy.best_params = src->best_params ? memcpy(w->best, src->best_params, bytes) : NULL;
 }
 
 dp_status dp_ckpt_writer_submit(dp_ckpt_writer *w, const dp_train_state *st, dp_error *err)
@@ -107,6 +109,10 @@ dp_status dp_ckpt_writer_submit(dp_ckpt_writer *w, const dp_train_state *st, dp_
     if (atomic_load(&w->failed)) {
         pthread_mutex_unlock(&w->mu);
         return dp_ckpt_writer_wait(w, err);
+    }
+    if (st->best_params && !w->best && !(w->best = dp_alloc(w->n_params * sizeof(float)))) {
+        pthread_mutex_unlock(&w->mu);
+        return dp_fail(err, DP_EINTERNAL, "out of memory for the checkpoint copy");
     }
     copy_state(w, st);
     if (w->thread_state == 0)
@@ -150,6 +156,7 @@ void dp_ckpt_writer_close(dp_ckpt_writer *w)
     dp_free(w->params);
     dp_free(w->m1);
     dp_free(w->m2);
+    dp_free(w->best);
     free(w->perm);
     free(w);
 }

@@ -1,9 +1,11 @@
 /* Evaluation and prediction over a whole dataset with an unpinned team: rows split evenly
- * across workers, results summed in worker order. */
+ * across workers, results summed in worker order; the full metrics (metrics.h) of `eval
+ * --metrics` from the outputs. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+#include "metrics.h"
 #include "team.h"
 #include "shard.h"
 #include "worker.h"
@@ -108,4 +110,56 @@ dp_status dp_predict(const dp_model *m, const dp_dataset *d, int threads, float 
     dp_status st = run_eval(m, d, threads, out, &j, err);
     dp_team_ctx_free(&j.c);
     return st;
+}
+
+/* The classification half of dp_evaluate_full: confusion of the outputs y, then the scores. */
+static dp_status class_metrics(const dp_dataset *d, const float *y, size_t K,
+                               dp_metrics_full *out, dp_error *err)
+{
+    int C = K == 1 ? 2 : (int)K;
+    size_t cells = (size_t)C * (size_t)C;
+    out->n_classes = C;
+    out->confusion = calloc(cells, sizeof *out->confusion);
+    out->precision = calloc((size_t)C, sizeof(double));
+    out->recall = calloc((size_t)C, sizeof(double));
+    out->f1 = calloc((size_t)C, sizeof(double));
+    if (!out->confusion || !out->precision || !out->recall || !out->f1)
+        return dp_fail(err, DP_EINTERNAL, "out of memory for a %d-class confusion matrix", C);
+    dp_metrics_confusion(out->confusion, C, y, d->n, K, d->labels);
+    dp_metrics_from_confusion(out->confusion, C, out->precision, out->recall, out->f1,
+                              &out->macro_f1);
+    return DP_OK;
+}
+
+/* Two passes: dp_evaluate's loss and accuracy (the numbers the training log reports), then
+ * the outputs themselves for the per-class and regression metrics. */
+dp_status dp_evaluate_full(const dp_model *m, const dp_dataset *d, int threads,
+                           dp_metrics_full *out, dp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    dp_status st = dp_evaluate(m, d, threads, &out->base, err);
+    if (st != DP_OK) return st;
+    out->classification = dp_spec_is_classification(&m->spec);
+    size_t K = (size_t)m->spec.sizes[m->spec.n_sizes - 1];
+    float *y = dp_alloc((d->n ? d->n : 1) * K * sizeof(float));
+    if (!y) return dp_fail(err, DP_EINTERNAL, "out of memory for %zu outputs", d->n * K);
+    st = dp_predict(m, d, threads, y, err);
+    if (st == DP_OK && out->classification)
+        st = class_metrics(d, y, K, out, err);
+    else if (st == DP_OK)
+        dp_metrics_regression(y, d->targets, d->n, K, &out->mae, &out->rmse, &out->r2);
+    dp_free(y);
+    if (st != DP_OK) dp_metrics_full_free(out);
+    return st;
+}
+
+void dp_metrics_full_free(dp_metrics_full *m)
+{
+    if (!m) return;
+    free(m->confusion);
+    free(m->precision);
+    free(m->recall);
+    free(m->f1);
+    m->confusion = NULL;
+    m->precision = m->recall = m->f1 = NULL;
 }

@@ -193,6 +193,7 @@ double step_reduce_update(dp_team *team, train_ctx *c, int t, int n_blocks, size
     float scale = 1.0f / (float)nb;
     dp_optim_step os;
     dp_optim_prepare(&os, c->cfg, step_no);
+    os.lr = step_lr(c, step_no); /* the schedule's lr for this step (constant: cfg->lr) */
     if (c->R > 1)
         update_ranks(c, s, &os, scale, lo, hi);
     else

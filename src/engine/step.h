@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "ckpt_writer.h"
+#include "schedule.h"
 #include "team.h"
 #include "worker.h"
 
@@ -46,7 +47,19 @@ typedef struct train_ctx {
     int stopped;                /* stop_now came from hooks->stop: dp_train says DP_ESTOPPED */
     int faulted;
     dp_error fault;
+    /* Validation (train_val.c): the set, the schedule's decisions, the best epoch's weights. */
+    const dp_dataset *val;      /* NULL: no validation */
+    dp_sched sched;             /* read by every worker's step, written by worker 0 between
+                                 * epochs while the team waits */
+    float *best;                /* n_params: the best epoch's weights (with validation) */
+    int early_stopped;          /* early stopping decided: no further epoch */
 } train_ctx;
+
+/* The learning rate of optimizer step step_no (1-based) under the run's schedule. */
+static inline float step_lr(const train_ctx *c, long step_no)
+{
+    return (float)dp_sched_lr(c->cfg, &c->sched, step_no, c->steps_per_epoch);
+}
 
 /* Worker t's part of one step over the nb rows at b0 of this epoch's shuffle: gradients into
  * its block(s). Returns how many blocks the reduction must sum. */

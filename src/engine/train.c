@@ -1,7 +1,8 @@
 /* The epoch loop: a persistent team of pinned workers runs epochs of steps (step.h), each
- * epoch shuffled from (seed, epoch), evaluated on the test set by the same team, reported
- * through the hooks and checkpointed in the background (ckpt_writer.h). Also the checks of
- * the configuration and of a checkpoint to resume from, and the placement report. */
+ * epoch shuffled from (seed, epoch), evaluated on the test and validation sets by the same
+ * team (validation's decisions: train_val.c), reported through the hooks and checkpointed in
+ * the background (ckpt_writer.h). Also the checks of the configuration and of a checkpoint to
+ * resume from, and the placement report. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "rng.h"
 #include "shard.h"
 #include "step.h"
+#include "train_val.h"
 
 /* Deterministic mode: at most this many micro-shards per batch (bounds the extra gradient
  * blocks and the reduction's reads), each at least DP_MICRO_ROWS rows (a micro-shard's fixed
@@ -179,6 +181,7 @@ static void epoch_report(train_ctx *c, int epoch, const epoch_acc *a, double los
     st.ranks = c->R;
     st.allreduce_s = c->allreduce_s;
     c->allreduce_s = 0.0;
+    val_epoch_stats(c, epoch, partial, &st);
     if (c->hooks && c->hooks->on_epoch) c->hooks->on_epoch(c->hooks->ctx, &st);
 }
 
@@ -203,6 +206,7 @@ static void write_checkpoint(train_ctx *c, int epoch, long next_step, double epo
     st.m1 = c->m1;
     st.m2 = c->m2;
     st.perm = c->perm;
+    val_state_out(c, &st);
     if (dp_ckpt_writer_submit(c->writer, &st, &c->fault) != DP_OK) c->faulted = c->stop_now = 1;
 }
 
@@ -242,9 +246,10 @@ static void epoch_end(train_ctx *c, int epoch, const epoch_acc *a, double second
     epoch_report(c, epoch, a, loss, seconds, partial);
     if (a->samples) step_note_epoch_loss(c, loss / (double)a->samples);
     /* Checkpoints: every `every` epochs, when a stop ends the run inside an epoch, and after
-     * the last epoch (so a longer --epochs can continue from it). */
+     * the last epoch (so a longer --epochs can continue from it) or the early stop. */
     int every = c->hooks && c->hooks->checkpoint_every > 0 ? c->hooks->checkpoint_every : 1;
-    if (!c->faulted && (partial || epoch % every == 0 || epoch == cfg->epochs))
+    if (!c->faulted &&
+        (partial || epoch % every == 0 || epoch == cfg->epochs || c->early_stopped))
         write_checkpoint(c, epoch, done_steps, loss, a);
     /* A rank that failed must not leave the others waiting in the next allreduce. */
     if (c->R > 1 && !dp_dist_all_ok(!c->faulted) && !c->faulted) {
@@ -274,6 +279,7 @@ static int run_epoch(dp_team *team, train_ctx *c, int t, int epoch, long first_s
         dp_shard_rows(c->test->n, t, c->tc.T, &lo, &hi);
         dp_eval_rows(&c->tc, t, c->test, lo, hi, NULL, &s->eval_loss, &s->eval_score);
     }
+    val_eval_rows(c, t);
     dp_team_barrier(team);
     if (t == 0) epoch_end(c, epoch, &a, seconds);
     dp_team_barrier(team);
@@ -386,6 +392,7 @@ static void free_ctx(train_ctx *c)
     dp_free(c->reduced);
     dp_free(c->m1);
     dp_free(c->m2);
+    dp_free(c->best);
     free(c->perm);
 }
 
@@ -435,6 +442,7 @@ static dp_status init_ctx(train_ctx *c, dp_model *m, const dp_train_config *cfg,
     c->rank = dp_dist_rank();
     if (c->R > 1 && !(c->reduced = dp_calloc(n * sizeof(float))))
         return dp_fail(err, DP_EINTERNAL, "out of memory for the allreduce buffer");
+    if ((st = val_init(c, resume, err)) != DP_OK) return st;
     if (hooks && hooks->checkpoint)
         return dp_ckpt_writer_open(&c->writer, hooks, &m->spec, cfg, n, moments, c->train->n,
                                    err);
@@ -477,16 +485,17 @@ static dp_status run_team(train_ctx *c, dp_error *err)
     return st;
 }
 
-dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset *test,
-                          const dp_train_config *cfg, const dp_train_hooks *hooks,
-                          const dp_train_state *resume, dp_error *err)
+/* The run on its final training set (the split already made): checks, context, team. */
+static dp_status train_sets(dp_model *m, const dp_dataset *train, const dp_dataset *val,
+                            const dp_dataset *test, const dp_train_config *cfg,
+                            const dp_train_hooks *hooks, const dp_train_state *resume,
+                            dp_error *err)
 {
-    dp_status st = check_config(cfg, err);
-    if (st == DP_OK) st = dp_dropout_validate(&m->spec, cfg, err);
-    if (st != DP_OK) return st;
+    dp_status st;
     if (train->n == 0) return dp_fail(err, DP_EDATA, "%s: no training samples", train->source);
     if ((st = dp_data_check_fits(train, &m->spec, err)) != DP_OK) return st;
     if (test && (st = dp_data_check_fits(test, &m->spec, err)) != DP_OK) return st;
+    if (val && (st = dp_data_check_fits(val, &m->spec, err)) != DP_OK) return st;
     /* Hashing the data costs one pass over it: only when a checkpoint will store it or a
      * resume must compare it. */
     int want_fp = (hooks && hooks->checkpoint) || (resume && resume->data_fingerprint);
@@ -494,6 +503,7 @@ dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset
     if (resume && (st = check_resume(m, train, cfg, resume, fingerprint, err)) != DP_OK)
         return st;
     if (test && test->n == 0) test = NULL;
+    if (val && val->n == 0) return dp_fail(err, DP_EDATA, "%s: no validation samples", val->source);
 
     train_ctx c;
     memset(&c, 0, sizeof c);
@@ -507,10 +517,38 @@ dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset
     c.resume = resume;
     c.fingerprint = fingerprint;
     c.tc.dropout = dp_dropout_any(&m->spec, cfg->dropout) ? cfg->dropout : NULL;
+    c.val = val;
     st = init_ctx(&c, m, cfg, hooks, resume, err);
     if (st == DP_OK) st = run_team(&c, err);
+    if (st == DP_OK) val_finish(&c, m->params);
     free_ctx(&c);
     return st;
+}
+
+dp_status dp_train_val(dp_model *m, const dp_dataset *train, const dp_dataset *val,
+                       const dp_dataset *test, const dp_train_config *cfg,
+                       const dp_train_hooks *hooks, const dp_train_state *resume, dp_error *err)
+{
+    dp_status st = check_config(cfg, err);
+    if (st == DP_OK) st = val_check_config(cfg, val || cfg->val_split > 0.0f, err);
+    if (st == DP_OK) st = dp_dropout_validate(&m->spec, cfg, err);
+    if (st != DP_OK) return st;
+    if (val && cfg->val_split > 0.0f)
+        return dp_fail(err, DP_EUSAGE, "give --val-split or --val, not both");
+    dp_dataset *train_part, *val_part;
+    if ((st = val_split(train, cfg, &train_part, &val_part, err)) != DP_OK) return st;
+    st = train_sets(m, train_part ? train_part : train, val_part ? val_part : val, test, cfg,
+                    hooks, resume, err);
+    dp_data_free(train_part);
+    dp_data_free(val_part);
+    return st;
+}
+
+dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset *test,
+                          const dp_train_config *cfg, const dp_train_hooks *hooks,
+                          const dp_train_state *resume, dp_error *err)
+{
+    return dp_train_val(m, train, NULL, test, cfg, hooks, resume, err);
 }
 
 dp_status dp_train(dp_model *m, const dp_dataset *train, const dp_dataset *test,

@@ -57,7 +57,12 @@ enum { F_OPTIM, F_LR, F_MOM, F_WD, F_B1, F_B2, F_EPS, F_EPOCHS, F_BATCH, F_SEED,
        F_NMOM, F_FPRINT, F_DETERM,
        /* version 3: the per-layer activations, leaky_relu's slope, dropout per hidden layer */
        F_NACT, F_SLOPE, F_ACT0, F_DROP0 = F_ACT0 + DP_MAX_SIZES - 1,
-       N_FIELDS = F_DROP0 + DP_MAX_SIZES - 2 };
+       /* version 3: validation, early stopping, the lr schedule and their decisions */
+       F_VSPLIT = F_DROP0 + DP_MAX_SIZES - 2, F_ESTOP, F_SCHED, F_WARMUP, F_LRMIN, F_LRSTEP,
+       F_LRGAMMA, F_PPAT, F_PFACT, F_BEST, F_BLOSS, F_BAD, F_PBAD, F_CUTS,
+       N_FIELDS };
+#define C3_(say, wire, mem, range, m, lo, hi) {say, CFG, wire, mem, range, 3, offsetof(dp_train_config, m), lo, hi}
+#define S3_(say, wire, mem, range, m, lo, hi) {say, ST, wire, mem, range, 3, offsetof(dp_train_state, m), lo, hi}
 static const field FIELDS[N_FIELDS] = {
     C_("optimizer code", 4, M_INT, R_INT, optim, 0, DP_OPT_ADAMW),
     C_("config lr", 4, M_FLOAT, R_POS, lr, 0, 0),
@@ -91,10 +96,24 @@ static const field FIELDS[N_FIELDS] = {
     ACT_ROW(28), ACT_ROW(29), ACT_ROW(30),
     X16(DROP_ROW, 0), X4(DROP_ROW, 16), X4(DROP_ROW, 20), X4(DROP_ROW, 24),
     DROP_ROW(28), DROP_ROW(29),
+    C3_("config val_split", 4, M_FLOAT, R_UNIT, val_split, 0, 0),
+    C3_("config early_stop", 4, M_INT, R_INT, early_stop, 0, MAX_EPOCHS),
+    C3_("schedule code", 4, M_INT, R_INT, schedule, 0, DP_SCHED_PLATEAU),
+    C3_("config warmup", 8, M_LONG, R_INT, warmup, 0, MAX_STEPS),
+    C3_("config lr_min", 4, M_FLOAT, R_NONNEG, lr_min, 0, 0),
+    C3_("config lr_step", 4, M_INT, R_INT, lr_step, 0, MAX_EPOCHS),
+    C3_("config lr_gamma", 4, M_FLOAT, R_NONNEG, lr_gamma, 0, 0),
+    C3_("config plateau_patience", 4, M_INT, R_INT, plateau_patience, 0, MAX_EPOCHS),
+    C3_("config plateau_factor", 4, M_FLOAT, R_UNIT, plateau_factor, 0, 0),
+    S3_("best_epoch is", 4, M_INT, R_INT, best_epoch, 0, MAX_EPOCHS),
+    S3_("best_loss", 8, M_DOUBLE, R_FINITE, best_loss, 0, 0),
+    S3_("bad_epochs is", 4, M_INT, R_INT, bad_epochs, 0, MAX_EPOCHS),
+    S3_("plateau_bad is", 4, M_INT, R_INT, plateau_bad, 0, MAX_EPOCHS),
+    S3_("lr_cuts is", 4, M_INT, R_INT, lr_cuts, 0, MAX_EPOCHS),
 };
 
 _Static_assert(sizeof(dp_optim_kind) == sizeof(int) && sizeof(dp_reduce) == sizeof(int) &&
-                   sizeof(dp_act) == sizeof(int),
+                   sizeof(dp_act) == sizeof(int) && sizeof(dp_schedule) == sizeof(int),
                "enum members are stored through M_INT");
 
 /* Header bytes after the prologue for a version. */
@@ -276,7 +295,7 @@ static const char *sizing_check(const raw_fields *r, const dp_spec *sp, char *wh
                  (unsigned long long)r->v[F_NPARAMS], (unsigned long long)want);
         return why;
     }
-    if (range_check(r, F_NMOM, why, len)) return why;
+    if (range_check(r, F_NMOM, why, len) || range_check(r, F_BEST, why, len)) return why;
     return range_check(r, F_NTRAIN, why, len);
 }
 
@@ -312,6 +331,11 @@ static const char *semantic_check(const raw_fields *r, const dp_spec *sp, char *
                  (unsigned long long)batch, (unsigned long long)spe);
         return why;
     }
+    if (r->v[F_BEST] > r->v[F_EPOCH]) {
+        snprintf(why, len, "best_epoch is %llu, after the checkpoint's epoch %llu",
+                 (unsigned long long)r->v[F_BEST], (unsigned long long)r->v[F_EPOCH]);
+        return why;
+    }
     if (r->v[F_ESAMPLES] > n_train) {
         snprintf(why, len, "epoch_samples is %llu, more than n_train %llu",
                  (unsigned long long)r->v[F_ESAMPLES], (unsigned long long)n_train);
@@ -331,6 +355,9 @@ static const char *arrays_check(const dp_spec *sp, const dp_train_state *st, uin
         return why;
     if (st->n_moments == 2 &&
         dp_file_nonfinite("adam second moment", sp, st->m2, st->n_params, why, len))
+        return why;
+    if (st->best_epoch > 0 &&
+        dp_file_nonfinite("best epoch's weights", sp, st->best_params, st->n_params, why, len))
         return why;
     return NULL;
 }
@@ -361,6 +388,8 @@ static int write_ckpt_body(FILE *f, void *vctx)
     int rc = dp_write_words(f, st->params, st->n_params, buf, &crc);
     if (rc == 0 && st->n_moments >= 1) rc = dp_write_words(f, st->m1, st->n_params, buf, &crc);
     if (rc == 0 && st->n_moments == 2) rc = dp_write_words(f, st->m2, st->n_params, buf, &crc);
+    if (rc == 0 && st->best_epoch > 0)
+        rc = dp_write_words(f, st->best_params, st->n_params, buf, &crc);
     if (rc == 0) rc = dp_write_words(f, st->perm, st->n_train, buf, &crc);
     free(buf);
     return rc != 0 ? -1 : dp_write_crc_tail(f, crc);
@@ -380,8 +409,8 @@ static const char *save_check(const dp_spec *spec, const raw_fields *r, const dp
     }
     if (sizing_check(r, spec, why, len) || semantic_check(r, spec, why, len)) return why;
     if (!st->params || (st->n_moments >= 1 && !st->m1) || (st->n_moments == 2 && !st->m2) ||
-        !st->perm) {
-        snprintf(why, len, "missing parameter, moment or perm array");
+        !st->perm || (st->best_epoch > 0 && !st->best_params)) {
+        snprintf(why, len, "missing parameter, moment, best-weights or perm array");
         return why;
     }
     return arrays_check(spec, st, r->v[F_OPTIM], why, len);
@@ -414,8 +443,10 @@ static dp_status alloc_arrays(dp_train_state *st, const raw_fields *r, const cha
     if (st->n_moments >= 1) st->m1 = dp_alloc(st->n_params * sizeof(float));
     if (st->n_moments == 2) st->m2 = dp_alloc(st->n_params * sizeof(float));
     st->perm = dp_alloc(st->n_train * sizeof(uint32_t));
+    int best = r->v[F_BEST] > 0;
+    if (best) st->best_params = dp_alloc(st->n_params * sizeof(float));
     if (!st->params || (st->n_moments >= 1 && !st->m1) || (st->n_moments == 2 && !st->m2) ||
-        !st->perm)
+        !st->perm || (best && !st->best_params))
         return dp_fail(err, DP_EINTERNAL, "%s: out of memory for %zu parameters", path,
                        st->n_params);
     return DP_OK;
@@ -433,6 +464,8 @@ static dp_status read_arrays(FILE *f, const dp_file_head *h, dp_train_state *st,
     dp_status rc = DP_OK;
     for (int a = 0; a <= st->n_moments && rc == DP_OK; a++)
         rc = dp_read_words(f, arrays[a], st->n_params, buf, &crc, path, &at, err);
+    if (rc == DP_OK && st->best_params)
+        rc = dp_read_words(f, st->best_params, st->n_params, buf, &crc, path, &at, err);
     if (rc == DP_OK) rc = dp_read_words(f, st->perm, st->n_train, buf, &crc, path, &at, err);
     free(buf);
     return rc == DP_OK ? dp_check_crc_tail(f, crc, path, at, err) : rc;
@@ -447,7 +480,8 @@ static dp_status check_sizes(const dp_file_head *h, const raw_fields *r, uint64_
         return dp_fail(err, DP_EDATA, "%s: %s", path, why);
     /* np <= ~3.3e13 and n_train <= 2^28: the sum stays far below 2^64. */
     uint64_t np = r->v[F_NPARAMS];
-    uint64_t expect = (uint64_t)h->len + 4 * np * (1 + r->v[F_NMOM]) + 4 * r->v[F_NTRAIN] + 4;
+    uint64_t arrays = 1 + r->v[F_NMOM] + (r->v[F_BEST] > 0);
+    uint64_t expect = (uint64_t)h->len + 4 * np * arrays + 4 * r->v[F_NTRAIN] + 4;
     dp_status rc = dp_file_check_size(path, fsize, expect, err);
     if (rc == DP_OK && (np > SIZE_MAX / 4 || expect > (uint64_t)LONG_MAX))
         rc = dp_fail(err, DP_EDATA, "%s: %llu parameters do not fit in memory on this host", path,
@@ -506,5 +540,6 @@ void dp_train_state_free(dp_train_state *s)
     dp_free(s->m1);
     dp_free(s->m2);
     dp_free(s->perm);
+    dp_free(s->best_params);
     memset(s, 0, sizeof *s);
 }

@@ -32,7 +32,12 @@ epoch, next_step, gstep, n_train = struct.unpack_from("<IQQQ", b, s)
 n_params, n_mom = struct.unpack_from("<QI", b, s + 52)
 hlen = s + 64 + (12 if ver >= 2 else 0)  # v2: + u64 data_fingerprint, u32 deterministic
 hlen += 8 + 4 * 31 + 4 * 30 if ver >= 3 else 0  # v3: n_act, slope, act[31], dropout[30]
-if len(b) != hlen + 4 * n_params * (1 + n_mom) + 4 * n_train + 4: die("size")
+best = 0
+if ver >= 3:  # v3: 40 bytes of validation/schedule config, then best_epoch and 20 more
+    best = struct.unpack_from("<I", b, hlen + 40)[0]
+    hlen += 64
+arrays = 1 + n_mom + (best > 0)  # v3: the best epoch's weights after the moments
+if len(b) != hlen + 4 * n_params * arrays + 4 * n_train + 4: die("size")
 if struct.unpack_from("<I", b, len(b) - 4)[0] != zlib.crc32(b[:-4]): die("crc")
 perm = struct.unpack_from(f"<{n_train}I", b, len(b) - 4 - 4 * n_train)
 if sorted(perm) != list(range(n_train)): die("perm")
@@ -139,6 +144,7 @@ epochs_once() {
     python3 - "$1" <<'EOF2'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
+lines = [l for l in lines if "run" not in l]  # header lines: the run's and each resume's
 epochs = [l["epoch"] for l in lines]
 assert epochs == [1, 2, 3], epochs
 assert not any(l.get("partial") for l in lines), lines
@@ -151,7 +157,7 @@ for sig in $sigs; do
     bg_pid=$!
     if wait_started "$d/err.$sig"; then
         for _ in $(seq 3000); do
-            [ -s "$d/L" ] && break
+            grep -q '^{"epoch"' "$d/L" 2>/dev/null && break  # past the header line
             kill -0 "$bg_pid" 2>/dev/null || break
             sleep 0.02
         done
@@ -186,8 +192,8 @@ cp "$d/L" "$d/L.done"
 check "log: rerunning the finished job exits 0" [ $? -eq 0 ]
 check "log: ... and keeps the log as it was" cmp -s "$d/L" "$d/L.done"
 "$DPMLP" train "${SMALL[@]}" --epochs 1 --log "$d/L"
-check "log: a fresh run (no --resume) starts the log afresh" \
-    bash -c "[ \$(wc -l <'$d/L') -eq 1 ]"
+check "log: a fresh run (no --resume) starts the log afresh (its header and one epoch)" \
+    bash -c "[ \$(wc -l <'$d/L') -eq 2 ]"
 
 # ---- two runs on one --checkpoint: the second exits 75 at once, the first is unharmed ----
 rm -f "$d/K" "$d/K.lock"

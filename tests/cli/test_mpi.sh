@@ -252,6 +252,8 @@ if run writes 0 mpirun_ -np 2 "$MPIBIN" train "${COMMON[@]}" --epochs 3 --batch 
     if python3 - "$tmp/out/L.jsonl" <<'EOF'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
+assert "run" in lines[0], lines[0]  # the header line, then one line per epoch
+lines = lines[1:]
 assert [l["epoch"] for l in lines] == [1, 2, 3], [l.get("epoch") for l in lines]
 for l in lines:
     assert l.get("ranks") == 2, f"ranks = {l.get('ranks')!r}"

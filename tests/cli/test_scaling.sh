@@ -101,7 +101,7 @@ for name, n in (("train.csv", 300), ("test.csv", 150)):
 EOF
 "$DPMLP" train --train "$tmp/train.csv" --test "$tmp/test.csv" --layers 4,8,3 --epochs 6 \
     --batch 32 --threads 2 --log "$tmp/cls.jsonl" --quiet
-check "training log written" [ "$(wc -l <"$tmp/cls.jsonl")" -eq 6 ]
+check "training log written (its header and 6 epochs)" [ "$(wc -l <"$tmp/cls.jsonl")" -eq 7 ]
 scripts/plot-log.sh "$tmp/cls.jsonl" "$tmp/cls.png"
 check "plot-log.sh on a classification log exits 0" [ $? -eq 0 ]
 check "plot-log.sh wrote a PNG" is_png "$tmp/cls.png"

@@ -36,12 +36,14 @@ $DPMLP train --train "$tmp/train.csv" --test "$tmp/test.csv" --layers 4,16,3 --e
     2>"$tmp/train.err"
 rc=$?
 check "train exits 0" [ $rc -eq 0 ]
-check "log has one line per epoch" [ "$(wc -l <"$tmp/log.jsonl")" -eq 20 ]
+check "log has a header line and one line per epoch" [ "$(wc -l <"$tmp/log.jsonl")" -eq 21 ]
 check "log lines are JSON with the documented keys" python3 - "$tmp/log.jsonl" <<'EOF'
 import json, sys
 keys = {"epoch", "train_loss", "test_loss", "test_accuracy", "seconds", "samples_per_sec",
         "forward_s", "backward_s", "reduce_s", "update_s"}
 lines = [json.loads(l) for l in open(sys.argv[1])]
+run = lines.pop(0)["run"]  # the header: what produced the run
+assert run["layers"] == [4, 16, 3] and run["batch"] == 32 and run["n_train"] == 600, run
 assert all(keys <= set(l) for l in lines), lines[0].keys()
 assert [l["epoch"] for l in lines] == list(range(1, 21))
 assert lines[-1]["test_accuracy"] > 0.95, lines[-1]
@@ -66,10 +68,14 @@ cut -d, -f1-4 "$tmp/test.csv" >"$tmp/features.csv"
 $DPMLP predict --model "$tmp/m.model" --input "$tmp/features.csv" >"$tmp/pred2.txt"
 check "predict on features-only rows gives the same classes" cmp -s "$tmp/pred.txt" "$tmp/pred2.txt"
 $DPMLP predict --model "$tmp/m.model" --input "$tmp/test.csv" --proba >"$tmp/proba.txt"
-check "--proba prints 3 probabilities summing to 1" python3 - "$tmp/proba.txt" <<'EOF'
+check "--proba: CSV header, 3 probabilities summing to 1, then the top class" python3 - "$tmp/proba.txt" "$tmp/pred.txt" <<'EOF'
 import sys
-rows = [list(map(float, l.split(","))) for l in open(sys.argv[1])]
-assert len(rows) == 300 and all(len(r) == 3 and abs(sum(r) - 1) < 1e-4 for r in rows)
+lines = open(sys.argv[1]).read().splitlines()
+assert lines[0] == "p0,p1,p2,class", lines[0]
+rows = [list(map(float, l.split(","))) for l in lines[1:]]
+pred = [int(l) for l in open(sys.argv[2])]
+assert len(rows) == 300 and all(len(r) == 4 and abs(sum(r[:3]) - 1) < 1e-4 for r in rows)
+assert all(int(r[3]) == max(range(3), key=lambda j: r[j]) == p for r, p in zip(rows, pred))
 EOF
 
 # --- reproducibility: same seed and threads -> identical model bytes ---
@@ -237,7 +243,7 @@ rm -f "$tmp/pipe.model"
 rc=${PIPESTATUS[0]}
 check "train --log - | head -1: dpmlp exits 0 (got $rc)" [ "$rc" -eq 0 ]
 check "... the model is saved" [ -s "$tmp/pipe.model" ]
-check "... head got the first epoch's line" grep -q '^{"epoch":1,' "$tmp/pipe.out"
+check "... head got the header line" grep -q '^{"run":{' "$tmp/pipe.out"
 check "... one warning says logging stopped" \
     bash -c "[ \$(grep -c 'logging stopped, the run goes on' '$tmp/pipe.err') -eq 1 ]"
 

@@ -82,7 +82,9 @@ static void write_with_crc(const char *path, unsigned char *b, size_t len)
 #define ST (CFG + 52u)
 #define EPOCH (ST + 0u)
 #define GSTEP (ST + 12u)
-#define CK_V3 (8u + 4u * 31u + 4u * 30u) /* format 3: n_act, slope, act[31], dropout[30] */
+/* format 3: n_act, slope, act[31], dropout[30], then 64 bytes of validation and
+ * schedule fields */
+#define CK_V3 (8u + 4u * 31u + 4u * 30u + 64u)
 #define CK_HLEN (ST + 76u + CK_V3)
 
 typedef struct fixture {
@@ -292,6 +294,21 @@ START_TEST(ckpt_version_1_still_loads)
     ck_assert_uint_eq(t.data_fingerprint, 0x1234abcd5678ef00ull);
     ck_assert_int_eq(c.deterministic, 1);
     dp_train_state_free(&t);
+    /* A version 2 file (format 3 without its 64 bytes) loads: no validation, constant lr. */
+    free(b);
+    b = read_all(p, &len);
+    unsigned char *v2 = malloc(len - CK_V3);
+    memcpy(v2, b, ST + 76);
+    memcpy(v2 + ST + 76, b + ST + 76 + CK_V3, len - (ST + 76 + CK_V3));
+    put_u32(v2 + 8, 2);
+    write_with_crc(p, v2, len - CK_V3);
+    ck_assert_msg(dp_ckpt_load(p, &s, &c, &t, &e) == DP_OK, "%s", e.msg);
+    ck_assert_int_eq(c.deterministic, 1);
+    ck_assert_int_eq(c.schedule, DP_SCHED_CONSTANT);
+    ck_assert_int_eq(t.best_epoch, 0);
+    ck_assert_ptr_null(t.best_params);
+    dp_train_state_free(&t);
+    free(v2);
     free(v1);
     free(b);
 }
