@@ -182,7 +182,8 @@ START_TEST(ckpt_round_trip_keeps_acts_and_dropout)
 }
 END_TEST
 
-/* A format 2 checkpoint: the version 3 block (n_act, slope, 31 codes, 30 rates) cut out. */
+/* A format 2 checkpoint: the version 3 block (n_act, slope, 31 codes, 30 rates, 64 bytes of
+ * validation and schedule fields) cut out. */
 START_TEST(ckpt_format_2_still_loads)
 {
     dp_spec s = deep_spec();
@@ -201,7 +202,7 @@ START_TEST(ckpt_format_2_still_loads)
     unsigned char *b = read_all(cpath, &len);
     size_t v3_at = 20 + 4 * 4 + 8 + 52 + 76; /* prologue of 4 sizes, config, state (v2) */
     put_u32(b + 8, 2);
-    len = cut(b, len, v3_at, 8 + 4 * 31 + 4 * 30);
+    len = cut(b, len, v3_at, 8 + 4 * 31 + 4 * 30 + 64); /* + validation and schedule fields */
     write_all(cpath, b, len);
     free(b);
     dp_spec r;
