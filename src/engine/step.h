@@ -52,6 +52,8 @@ typedef struct train_ctx {
     dp_sched sched;             /* read by every worker's step, written by worker 0 between
                                  * epochs while the team waits */
     float *best;                /* n_params: the best epoch's weights (with validation) */
+    double *val_sums;           /* loss and score of each fixed block of validation rows */
+    size_t val_blocks;
     int early_stopped;          /* early stopping decided: no further epoch */
 } train_ctx;
 

@@ -392,7 +392,7 @@ static void free_ctx(train_ctx *c)
     dp_free(c->reduced);
     dp_free(c->m1);
     dp_free(c->m2);
-    dp_free(c->best);
+    val_free(c);
     free(c->perm);
 }
 

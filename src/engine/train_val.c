@@ -1,15 +1,21 @@
 /* Validation in the epoch loop (train_val.h). Decisions are taken by worker 0 between epochs
- * on complete epochs only, from numbers every rank computes alike (the whole validation set,
- * the same weights), so all ranks, every thread count under --deterministic and a resumed run
- * all decide the same; a partial epoch (a stop mid-epoch) is evaluated for the log only. */
+ * on complete epochs only, from numbers every rank and every thread count computes alike (the
+ * whole validation set in fixed blocks summed in order, the same weights), so all ranks, every
+ * thread count under --deterministic and a resumed run all decide the same; a partial epoch
+ * (a stop mid-epoch) is evaluated for the log only. */
 #include "train_val.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
-#include "shard.h"
+
+/* Validation rows are evaluated in blocks of this many, summed in block order: the loss the
+ * decisions compare has the same bits for every thread count (a worker's evaluation
+ * workspace holds at least 64 rows, so a block is one forward pass). */
+#define VAL_BLOCK 64
 
 static void say(const train_ctx *c, const char *line)
 {
@@ -63,7 +69,9 @@ dp_status val_init(train_ctx *c, const dp_train_state *rs, dp_error *err)
 {
     if (!c->val) return DP_OK;
     size_t n = c->tc.lay->n_params;
-    if (!(c->best = dp_alloc(n * sizeof(float))))
+    c->val_blocks = (c->val->n + VAL_BLOCK - 1) / VAL_BLOCK;
+    c->val_sums = calloc(2 * c->val_blocks, sizeof *c->val_sums);
+    if (!(c->best = dp_alloc(n * sizeof(float))) || !c->val_sums)
         return dp_fail(err, DP_EINTERNAL, "out of memory for the best epoch's weights");
     if (!rs) return DP_OK;
     c->sched = (dp_sched){rs->best_epoch, rs->best_loss, rs->bad_epochs, rs->plateau_bad,
@@ -80,13 +88,20 @@ dp_status val_init(train_ctx *c, const dp_train_state *rs, dp_error *err)
     return DP_OK;
 }
 
+void val_free(train_ctx *c)
+{
+    dp_free(c->best);
+    free(c->val_sums);
+}
+
 void val_eval_rows(train_ctx *c, int t)
 {
     if (!c->val) return;
-    worker_slot *s = &c->tc.slot[t];
-    size_t lo, hi;
-    dp_shard_rows(c->val->n, t, c->tc.T, &lo, &hi);
-    dp_eval_rows(&c->tc, t, c->val, lo, hi, NULL, &s->val_loss, &s->val_score);
+    for (size_t k = (size_t)t; k < c->val_blocks; k += (size_t)c->tc.T) {
+        size_t lo = k * VAL_BLOCK, hi = lo + VAL_BLOCK < c->val->n ? lo + VAL_BLOCK : c->val->n;
+        dp_eval_rows(&c->tc, t, c->val, lo, hi, NULL, &c->val_sums[2 * k],
+                     &c->val_sums[2 * k + 1]);
+    }
 }
 
 /* The decision on complete epoch `epoch`, its flags said where they change the run. */
@@ -114,9 +129,9 @@ void val_epoch_stats(train_ctx *c, int epoch, int partial, dp_epoch_stats *st)
     st->lr = step_lr(c, c->global_step > 0 ? c->global_step : 1);
     if (!c->val) return;
     double l = 0.0, s = 0.0;
-    for (int u = 0; u < c->tc.T; u++) {
-        l += c->tc.slot[u].val_loss;
-        s += c->tc.slot[u].val_score;
+    for (size_t k = 0; k < c->val_blocks; k++) {
+        l += c->val_sums[2 * k];
+        s += c->val_sums[2 * k + 1];
     }
     double n = (double)c->val->n;
     st->has_val = 1;

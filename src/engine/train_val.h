@@ -19,7 +19,10 @@ dp_status val_split(const dp_dataset *train, const dp_train_config *cfg,
 /* The best-weights buffer and the resumed decisions (c->val set). */
 dp_status val_init(train_ctx *c, const dp_train_state *resume, dp_error *err);
 
-/* Worker t, after the epoch's steps: its rows of the validation set into its slot. */
+/* Frees what val_init allocated. */
+void val_free(train_ctx *c);
+
+/* Worker t, after the epoch's steps: its blocks of the validation set. */
 void val_eval_rows(train_ctx *c, int t);
 
 /* Worker 0, the team waiting: fills st's lr and validation fields and, for a complete epoch,

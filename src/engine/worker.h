@@ -24,7 +24,6 @@ typedef struct worker_slot {
     double step_compute;   /* gather + forward + backward seconds of the current step */
     double epoch_loss;     /* loss sum over the epoch (this run's part of it) */
     double eval_loss, eval_score;
-    double val_loss, val_score;  /* the same over this worker's validation rows */
     double fwd, bwd, red, upd;
     size_t n_bad;          /* values its last update left non-finite (dp_optim_apply) */
     size_t kept_lo, kept_hi; /* the range whose pre-update values it kept (step.c) */
