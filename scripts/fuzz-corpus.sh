@@ -105,10 +105,11 @@ src, out = sys.argv[1:3]
 b = open(src, "rb").read()
 ns = struct.unpack_from("<I", b, 16)[0]
 st = 20 + 4 * ns + 8 + 52
-v1 = bytearray(b[:st + 64] + b[st + 76 + 64:])  # format 3 adds 64 bytes after st + 76
+V3 = 8 + 4 * 31 + 4 * 30 + 64  # format 3's block after st + 76: activations, dropout, validation
+v1 = bytearray(b[:st + 64] + b[st + 76 + V3:])
 struct.pack_into("<I", v1, 8, 1)
 open(f"{out}/seed-adam-v1-ckpt-crc", "wb").write(b"\x01" + bytes(v1))
-v2 = bytearray(b[:st + 76] + b[st + 76 + 64:])
+v2 = bytearray(b[:st + 76] + b[st + 76 + V3:])
 struct.pack_into("<I", v2, 8, 2)
 open(f"{out}/seed-adam-v2-ckpt-crc", "wb").write(b"\x01" + bytes(v2))
 for name, off, fmt, v in (("epoch-max", st, "<I", 10**9), ("gstep-max", st + 12, "<Q", 1 << 53),
