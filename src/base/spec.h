@@ -11,4 +11,8 @@
  * (2..DP_MAX_SIZES sizes of 1..DP_MAX_WIDTH). Those bounds keep the sum far below 2^63. */
 size_t dp_spec_param_count(const dp_spec *spec);
 
+/* Public in dpmlp.h, defined in spec.c beside the one validation: dp_spec_layer_act (every
+ * weight layer's activation, whichever way the spec gives them), dp_loss_default_out and
+ * dp_dropout_validate. */
+
 #endif

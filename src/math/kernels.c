@@ -435,25 +435,30 @@ void dp_portable_act_backward(float *dy, const float *y, size_t count, dp_act ac
 }
 
 /* Every activation, with leaky_relu's slope and the pre-activation kept in z when asked:
- * what the dispatcher runs for leaky_relu, gelu and z != NULL on every path. */
+ * what the dispatcher runs for leaky_relu, gelu and z != NULL on every path. leaky_relu's
+ * loops are their own (the switch outside), so the compiler vectorizes them. */
 void dp_portable_bias_act_forward_p(float *y, const float *b, size_t m, size_t n, dp_act act,
                                     float slope, float *z)
 {
     for (size_t i = 0; i < m; i++) {
         float *restrict r = y + i * n;
         float *zr = z ? z + i * n : NULL;
-        for (size_t j = 0; j < n; j++) {
-            float x = r[j] + b[j];
-            if (zr) zr[j] = x;
-            r[j] = act_scalar(x, act, slope);
-        }
+        if (zr)
+            for (size_t j = 0; j < n; j++) zr[j] = r[j] + b[j];
+        if (act == DP_ACT_LEAKY_RELU)
+            for (size_t j = 0; j < n; j++) r[j] = leaky(r[j] + b[j], slope);
+        else
+            for (size_t j = 0; j < n; j++) r[j] = act_scalar(r[j] + b[j], act, slope);
     }
 }
 
 void dp_portable_act_backward_p(float *dy, const float *y, const float *z, size_t count,
                                 dp_act act, float slope)
 {
-    for (size_t i = 0; i < count; i++) dy[i] = grad_scalar(dy[i], y[i], z, i, act, slope);
+    if (act == DP_ACT_LEAKY_RELU)
+        for (size_t i = 0; i < count; i++) dy[i] = y[i] > 0.0f ? dy[i] : dy[i] * slope;
+    else
+        for (size_t i = 0; i < count; i++) dy[i] = grad_scalar(dy[i], y[i], z, i, act, slope);
 }
 
 static void port_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
