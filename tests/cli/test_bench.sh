@@ -76,7 +76,8 @@ mflop = {"wide": 6 * (784 * 1024 + 1024 * 1024 + 10240) - 2 * 784 * 1024,
          "w4096": 6 * (784 * 4096 + 4096 * 4096 + 40960) - 2 * 784 * 4096}
 for r in rows:
     g, s = float(r["dpmlp_gflops"]), float(r["dpmlp_samples_per_sec"])
-    assert s > 0 and abs(g - s * mflop[r["network"]] / 1e9) < 0.01 + 1e-3 * g, r
+    f = mflop[r["network"]] / 1e9  # GFLOP per sample; samples/s is printed rounded to 1
+    assert s > 0 and abs(g - s * f) < 0.5 * f + 0.01 + 1e-3 * g, r
     assert r["dpmlp_pct_peak"] == "NA" and r["torch_pct_peak"] == "NA", r
 PY
 scripts/bench.sh --nets default,huge >/dev/null 2>&1
