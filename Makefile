@@ -45,6 +45,9 @@ INC_tests    := $(INC_engine) -Isrc/cli -Itests
 # Kernels for wider vector units are compiled with their ISA enabled and chosen at run time.
 AVX512_FLAGS := -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma -mavx2
 AVX2_FLAGS   := -mavx2 -mfma
+# bf16 mixed precision (bf16.h): vdpbf16ps, and AMX tiles on top of it.
+BF16_FLAGS   := $(AVX512_FLAGS) -mavx512bf16
+AMX_FLAGS    := $(BF16_FLAGS) -mamx-tile -mamx-bf16
 
 # MPI=1 links the MPI glue, the default build its single-process twin (no #ifdefs).
 DIST_SKIP := $(if $(filter 1,$(MPI)),src/platform/dist_single.c,src/platform/dist_mpi.c)
@@ -77,6 +80,12 @@ help:
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 
+$(BUILD)/obj/%_bf16_avx512.o: src/%_bf16_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call layer_inc,$<) $(BF16_FLAGS) -c $< -o $@
+$(BUILD)/obj/%_bf16_amx.o: src/%_bf16_amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call layer_inc,$<) $(AMX_FLAGS) -c $< -o $@
 $(BUILD)/obj/%_avx512.o: src/%_avx512.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call layer_inc,$<) $(AVX512_FLAGS) -c $< -o $@

@@ -1,0 +1,133 @@
+/* AVX512-BF16 path (compiled with -mavx512bf16 and the AVX-512 flags, chosen at run time by
+ * kernels_bf16.c): vdpbf16ps over the pair layout, MR rows × up to three zmm of C in
+ * registers; vcvtne2ps2bf16 packers. Same bits as the portable emulation (bf16.h). */
+#include "bf16.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512BW__)
+#include <immintrin.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* 8 rows × 3 zmm = 24 accumulators, 3 B vectors and a broadcast: 28 of the 32 registers.
+ * Zen 4 issues one 512-bit vdpbf16ps a cycle with a latency of about 6: 24 chains hide it. */
+enum { MR = 8, NV = 3, NR = 16 * NV };
+
+static inline __mmask16 tail_mask(size_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
+
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define ACC_DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0;
+#define ACC_LOAD(i)                                                                        \
+    if (accumulate && mr > i) {                                                            \
+        c##i##0 = _mm512_maskz_loadu_ps(nv > 1 ? 0xffff : m, c + i * ldc);                 \
+        if (nv > 1) c##i##1 = _mm512_maskz_loadu_ps(nv > 2 ? 0xffff : m, c + i * ldc + 16); \
+        if (nv > 2) c##i##2 = _mm512_maskz_loadu_ps(m, c + i * ldc + 32);                  \
+    }
+#define ACC_DOT(i)                                                                         \
+    {                                                                                      \
+        __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * ars + p * aps]);             \
+        c##i##0 = _mm512_dpbf16_ps(c##i##0, ai, b0);                                       \
+        if (nv > 1) c##i##1 = _mm512_dpbf16_ps(c##i##1, ai, b1);                           \
+        if (nv > 2) c##i##2 = _mm512_dpbf16_ps(c##i##2, ai, b2);                           \
+    }
+#define ACC_STORE(i)                                                                       \
+    if (mr > i) {                                                                          \
+        _mm512_mask_storeu_ps(c + i * ldc, nv > 1 ? 0xffff : m, c##i##0);                  \
+        if (nv > 1) _mm512_mask_storeu_ps(c + i * ldc + 16, nv > 2 ? 0xffff : m, c##i##1); \
+        if (nv > 2) _mm512_mask_storeu_ps(c + i * ldc + 32, m, c##i##2);                   \
+    }
+
+/* C[mr × (16·nv, last vector masked by m)] (+)= Σ_p pair(a, i, p) · b[p·ldb + j]. The A rows
+ * past mr are the zero padding (bf16.h), so all MR rows are computed and mr are stored. */
+INLINE void ukr(const int nv, size_t P, const uint32_t *a, size_t ars, size_t aps,
+                const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t mr, __mmask16 m,
+                int accumulate)
+{
+    FOR_ROWS(ACC_DECL)
+    FOR_ROWS(ACC_LOAD)
+    for (size_t p = 0; p < P; p++) {
+        const uint32_t *bp = b + p * ldb;
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp), b1 = b0, b2 = b0;
+        if (nv > 1) b1 = (__m512bh)_mm512_loadu_si512(bp + 16);
+        if (nv > 2) b2 = (__m512bh)_mm512_loadu_si512(bp + 32);
+        FOR_ROWS(ACC_DOT)
+    }
+    FOR_ROWS(ACC_STORE)
+}
+
+typedef void (*ukr_fn)(size_t P, const uint32_t *a, size_t ars, size_t aps, const uint32_t *b,
+                       size_t ldb, float *c, size_t ldc, size_t mr, __mmask16 m, int acc);
+#define UKR_DEF(V)                                                                         \
+    static void ukr_##V(size_t P, const uint32_t *a, size_t ars, size_t aps,              \
+                        const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t mr,    \
+                        __mmask16 m, int acc)                                              \
+    {                                                                                      \
+        ukr(V, P, a, ars, aps, b, ldb, c, ldc, mr, m, acc);                                \
+    }
+UKR_DEF(1) UKR_DEF(2) UKR_DEF(3)
+static const ukr_fn UKR[NV] = {ukr_1, ukr_2, ukr_3};
+
+/* Column panels of NR outer (the P × NR panel of B stays in L2 while every row tile reads
+ * it), row tiles of MR inner. */
+static void gemm(size_t M, size_t N, size_t P, const uint32_t *A, size_t ars, size_t aps,
+                 const uint32_t *B, size_t ldb, float *C, size_t ldc, int accumulate,
+                 uint32_t *scratch)
+{
+    (void)scratch;
+    for (size_t j0 = 0; j0 < N; j0 += NR) {
+        size_t nr = N - j0 < NR ? N - j0 : NR, nv = (nr + 15) / 16;
+        __mmask16 m = tail_mask(nr - 16 * (nv - 1));
+        for (size_t i0 = 0; i0 < M; i0 += MR)
+            UKR[nv - 1](P, A + i0 * ars, ars, aps, B + j0, ldb, C + i0 * ldc + j0, ldc,
+                        M - i0 < MR ? M - i0 : MR, m, accumulate);
+    }
+    _mm256_zeroupper();
+}
+
+/* 32 floats (lo: k 0..15, hi: k 16..31) → 16 pairs in k order. */
+INLINE __m512i cvt_pairs(__m512 lo, __m512 hi) { return (__m512i)_mm512_cvtne2ps_pbh(hi, lo); }
+
+static void pack_rows(const float *X, size_t ldx, size_t M, size_t K, uint32_t *out)
+{
+    size_t P = dp_bf16_pairs(K);
+    for (size_t i = 0; i < M; i++) {
+        const float *x = X + i * ldx;
+        uint32_t *o = out + i * P;
+        for (size_t k = 0; k < 2 * P; k += 32) {
+            size_t left = k < K ? K - k : 0;
+            __m512 lo = _mm512_maskz_loadu_ps(tail_mask(left), x + k);
+            __m512 hi = _mm512_maskz_loadu_ps(tail_mask(left > 16 ? left - 16 : 0), x + k + 16);
+            _mm512_storeu_si512(o + k / 2, cvt_pairs(lo, hi));
+        }
+    }
+    for (size_t i = M; i < dp_bf16_up(M); i++)
+        for (size_t p = 0; p < P; p += 16) _mm512_storeu_si512(out + i * P + p, _mm512_setzero_si512());
+    _mm256_zeroupper();
+}
+
+/* Word 2j ← x0[j], word 2j+1 ← x1[j]: the interleave of the two converted rows. */
+static void pack_pairs(const float *X, size_t ldx, size_t K, size_t N, uint32_t *out)
+{
+    size_t P = dp_bf16_pairs(K), ldo = dp_bf16_up(N);
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
+                                         24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
+                                         16, 0);
+    for (size_t p = 0; p < P; p++) {
+        uint32_t *o = out + p * ldo;
+        int has0 = 2 * p < K, has1 = 2 * p + 1 < K;
+        const float *x0 = has0 ? X + 2 * p * ldx : X, *x1 = has1 ? x0 + ldx : X;
+        for (size_t j = 0; j < ldo; j += 16) {
+            __mmask16 m = tail_mask(j < N ? N - j : 0);
+            __m512 r0 = has0 ? _mm512_maskz_loadu_ps(m, x0 + j) : _mm512_setzero_ps();
+            __m512 r1 = has1 ? _mm512_maskz_loadu_ps(m, x1 + j) : _mm512_setzero_ps();
+            __m512i both = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);
+            _mm512_storeu_si512(o + j, _mm512_permutexvar_epi16(idx, both));
+        }
+    }
+    _mm256_zeroupper();
+}
+
+const dp_bf16_ops dp_bf16_avx512_ops = {"avx512bf16", gemm, pack_rows, pack_pairs};
+
+#else
+const dp_bf16_ops dp_bf16_avx512_ops = {NULL, NULL, NULL, NULL};
+#endif
