@@ -42,6 +42,9 @@ typedef enum dp_bind { DP_BIND_COMPACT, DP_BIND_SPREAD, DP_BIND_NONE } dp_bind;
 /* How the per-worker gradients are summed: segmented (each worker reduces and updates its own
  * slice; the default), serial (worker 0 sums everything), tree (pairwise, log2 T rounds). */
 typedef enum dp_reduce { DP_REDUCE_SEGMENTED, DP_REDUCE_SERIAL, DP_REDUCE_TREE } dp_reduce;
+/* The GEMMs' arithmetic: fp32, or bf16 mixed precision (operands rounded to bf16, products
+ * summed in fp32; weights, gradients, optimizer state and files stay fp32). */
+typedef enum dp_precision { DP_PRECISION_FP32, DP_PRECISION_BF16 } dp_precision;
 
 #define DP_MAX_SIZES 32       /* layer sizes incl. input and output: up to 31 weight layers */
 #define DP_MAX_WIDTH 1048576  /* widest layer we accept from flags or files */
@@ -72,6 +75,7 @@ typedef struct dp_train_config {
     int verify_ranks;           /* MPI: check every epoch that all ranks hold the same model */
     int resume_any_data;        /* resume even if the training data's fingerprint differs */
     int quiet;                  /* no progress output on stderr */
+    dp_precision precision;     /* fp32 (default) or bf16 mixed precision (checkpoint v3) */
 } dp_train_config;
 
 /* Metrics of one pass over a dataset. accuracy is for classification, mae for regression. */
@@ -93,7 +97,8 @@ int dp_spec_is_classification(const dp_spec *spec);
  * order (the team's: 0 pthreads, 1 openmp); dp_name_lookup the value of a name, or -1;
  * dp_name_of the name of a value, or "?". */
 typedef enum dp_names_kind {
-    DP_NAMES_ACT, DP_NAMES_LOSS, DP_NAMES_OPTIM, DP_NAMES_BIND, DP_NAMES_REDUCE, DP_NAMES_TEAM
+    DP_NAMES_ACT, DP_NAMES_LOSS, DP_NAMES_OPTIM, DP_NAMES_BIND, DP_NAMES_REDUCE, DP_NAMES_TEAM,
+    DP_NAMES_PRECISION
 } dp_names_kind;
 const char *const *dp_names(dp_names_kind kind);
 int dp_name_lookup(dp_names_kind kind, const char *name);
@@ -206,7 +211,8 @@ dp_status dp_train_resume(dp_model *m, const dp_dataset *train, const dp_dataset
 void dp_train_state_free(dp_train_state *s);
 /* Checkpoint files (format in src/ckpt.h): written atomically; loads validate everything and
  * fill only the config fields a checkpoint stores (optimizer, lr, momentum, weight decay,
- * betas, eps, epochs, batch, seed, threads, reduce). */
+ * betas, eps, epochs, batch, seed, threads, reduce; deterministic from format 2, precision
+ * from format 3). */
 dp_status dp_checkpoint_save(const char *path, const dp_spec *spec, const dp_train_config *cfg,
                              const dp_train_state *state, dp_error *err);
 dp_status dp_checkpoint_load(const char *path, dp_spec *spec, dp_train_config *cfg,
@@ -227,6 +233,19 @@ dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_me
 /* out: n × outputs, the output layer's activations (probabilities or values). */
 dp_status dp_predict(const dp_model *m, const dp_dataset *d, int threads, float *out,
                      dp_error *err);
+/* Evaluation and prediction with options; dp_evaluate/dp_predict are these with
+ * {threads, DP_PRECISION_FP32}. bf16 rounds the GEMM operands as training in bf16 does. */
+typedef struct dp_eval_options {
+    int threads;
+    dp_precision precision;
+} dp_eval_options;
+dp_status dp_evaluate_ex(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
+                         dp_metrics *out, dp_error *err);
+dp_status dp_predict_ex(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
+                        float *out, dp_error *err);
+/* Which bf16 kernel path this process runs ("amx", "avx512bf16", "portable", ...) and one
+ * sentence on why (DPMLP_BF16_KERNELS forces one). */
+const char *dp_bf16_kernels(const char **why);
 
 /* Machine. Default worker count (OMP_NUM_THREADS, else allowed physical cores capped by a
  * cgroup CPU quota) with one line on why; the topology and a placement plan as text. */

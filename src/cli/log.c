@@ -140,10 +140,11 @@ void dp_log_run_fields(char *buf, size_t cap, const dp_epoch_stats *s, const dp_
 {
     snprintf(buf, cap,
              "\"ranks\":%d,\"allreduce_s\":%.9g,\"threads\":%d,\"batch\":%d,\"bind\":\"%s\","
-             "\"reduce\":\"%s\",\"team\":\"%s\",\"deterministic\":%s%s",
+             "\"reduce\":\"%s\",\"team\":\"%s\",\"deterministic\":%s,\"precision\":\"%s\"%s",
              s->ranks, s->allreduce_s, c->threads, c->batch, dp_bind_name(c->bind),
              dp_reduce_name(c->reduce), dp_name_of(DP_NAMES_TEAM, c->team_openmp),
-             c->deterministic ? "true" : "false", s->partial ? ",\"partial\":true" : "");
+             c->deterministic ? "true" : "false", dp_name_of(DP_NAMES_PRECISION, c->precision),
+             s->partial ? ",\"partial\":true" : "");
 }
 
 void dp_log_metrics(FILE *f, const dp_metrics *m, int classification)

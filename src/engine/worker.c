@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "model_bf16.h"
 
 dp_status dp_team_ctx_init(team_ctx *c, int T, int n_blocks, dp_error *err)
 {
@@ -56,6 +57,8 @@ void dp_worker_setup(team_ctx *c, int t)
                        ? dp_workspace_init_forward(&c->ws[t], c->spec, c->shard_cap, &e)
                        : dp_workspace_init(&c->ws[t], c->spec, c->shard_cap, &e);
     if (st != DP_OK) s->failed = 1;
+    if (st == DP_OK && c->pack && dp_workspace_bf16_attach(&c->ws[t], c->spec, c->pack, &e) != DP_OK)
+        s->failed = 1;
     for (int k = t; k < c->n_blocks; k += c->T) {
         c->grad[k] = dp_calloc(c->lay->n_params * sizeof(float));
         if (!c->grad[k]) s->failed = 1;

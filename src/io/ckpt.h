@@ -31,12 +31,12 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
  *   u32 batch, u64 seed, u32 threads, u32 reduce
  * | state: u32 epoch, u64 next_step, u64 global_step, u64 n_train, f64 epoch_loss,
  *   u64 epoch_samples, u64 epoch_steps, u64 n_params, u32 n_moments
- *   (version 2 on:) u64 data_fingerprint, u32 deterministic
+ *   (version 2 on:) u64 data_fingerprint, u32 deterministic (version 3 on:) u32 precision
  * | f32 params[n_params] | f32 m1[n_params] if n_moments >= 1 | f32 m2[...] if n_moments == 2
  * | u32 perm[n_train] | u32 crc32 of every byte before it
  * The one description of these fields is the table in ckpt_file.c. Version 1 files still load
- * (data_fingerprint 0 = not recorded, deterministic 0). */
-#define DP_CKPT_FORMAT_VERSION 2u
+ * (data_fingerprint 0 = not recorded, deterministic 0); version 2 files load as fp32. */
+#define DP_CKPT_FORMAT_VERSION 3u
 #define DP_CKPT_OLDEST_VERSION 1u
 
 /* Refuses (DP_EINTERNAL) a state the loader would reject; DP_EIO when the write fails. */

@@ -46,7 +46,7 @@ typedef struct field {
  * is read; the others after its CRC. */
 enum { F_OPTIM, F_LR, F_MOM, F_WD, F_B1, F_B2, F_EPS, F_EPOCHS, F_BATCH, F_SEED, F_THREADS,
        F_REDUCE, F_EPOCH, F_NEXT, F_GSTEP, F_NTRAIN, F_LOSS, F_ESAMPLES, F_ESTEPS, F_NPARAMS,
-       F_NMOM, F_FPRINT, F_DETERM, N_FIELDS };
+       F_NMOM, F_FPRINT, F_DETERM, F_PRECISION, N_FIELDS };
 static const field FIELDS[N_FIELDS] = {
     C_("optimizer code", 4, M_INT, R_INT, optim, 0, DP_OPT_ADAM),
     C_("config lr", 4, M_FLOAT, R_POS, lr, 0, 0),
@@ -71,9 +71,11 @@ static const field FIELDS[N_FIELDS] = {
     S_("header n_moments is", 4, M_INT, R_INT, n_moments, 0, 2),
     {"data_fingerprint", ST, 8, M_U64, R_NONE, 2, offsetof(dp_train_state, data_fingerprint), 0, 0},
     {"config deterministic", CFG, 4, M_INT, R_INT, 2, offsetof(dp_train_config, deterministic), 0, 1},
+    {"config precision", CFG, 4, M_INT, R_INT, 3, offsetof(dp_train_config, precision), 0, DP_PRECISION_BF16},
 };
 
-_Static_assert(sizeof(dp_optim_kind) == sizeof(int) && sizeof(dp_reduce) == sizeof(int),
+_Static_assert(sizeof(dp_optim_kind) == sizeof(int) && sizeof(dp_reduce) == sizeof(int) &&
+                   sizeof(dp_precision) == sizeof(int),
                "enum members are stored through M_INT");
 
 /* Header bytes after the prologue for a version. */

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "kernels.h"
 #include "loss.h"
+#include "model_bf16.h"
 #include "rng.h"
 
 void dp_layout_init(dp_layout *lay, const dp_spec *spec)
@@ -125,6 +126,7 @@ void dp_workspace_free(dp_workspace *ws)
     dp_free(ws->grad_b);
     dp_free(ws->labels);
     dp_free(ws->targets);
+    dp_bf16_ws_free(ws->bf16);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -137,8 +139,11 @@ void dp_model_forward(const dp_spec *spec, const dp_layout *lay, const float *pa
     for (int l = 0; l < lay->n_layers; l++) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
         int last = l + 1 == lay->n_layers;
-        dp_gemm_nn(m, out, in, ws->act[l], in, params + lay->w_off[l], out, ws->act[l + 1], out,
-                   0);
+        if (ws->bf16)
+            dp_bf16_forward(ws->bf16, l, m, in, out, ws->act[l], ws->act[l + 1]);
+        else
+            dp_gemm_nn(m, out, in, ws->act[l], in, params + lay->w_off[l], out, ws->act[l + 1],
+                       out, 0);
         dp_bias_act_forward(ws->act[l + 1], params + lay->b_off[l], m, out,
                             last ? DP_ACT_LINEAR : spec->hidden);
         if (last) dp_output_activate(spec->loss, ws->act[l + 1], m, out);
@@ -159,10 +164,16 @@ double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float 
     double loss = dp_loss_eval(spec->loss, ws->act[L], m, outputs, ws->labels, ws->targets, dz);
     for (int l = L - 1; l >= 0; l--) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
-        dp_gemm_tn(in, out, m, ws->act[l], in, dz, out, grad + lay->w_off[l], out, accumulate);
+        if (ws->bf16)
+            dp_bf16_wgrad(ws->bf16, m, in, out, ws->act[l], dz, grad + lay->w_off[l], accumulate);
+        else
+            dp_gemm_tn(in, out, m, ws->act[l], in, dz, out, grad + lay->w_off[l], out, accumulate);
         dp_colsum(grad + lay->b_off[l], dz, m, out, accumulate);
         if (l > 0) {
-            dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
+            if (ws->bf16)
+                dp_bf16_igrad(ws->bf16, l, m, in, out, dz, dprev);
+            else
+                dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
             dp_act_backward(dprev, ws->act[l], m * in, spec->hidden);
             float *t = dz;
             dz = dprev;

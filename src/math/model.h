@@ -41,6 +41,7 @@ typedef struct dp_workspace {
     float *grad_a, *grad_b;        /* max_rows × max_width each, ping-pong for dL/d(act) */
     int32_t *labels;               /* max_rows */
     float *targets;                /* max_rows × outputs */
+    struct dp_bf16_ws *bf16;       /* non-NULL: the GEMMs run in bf16 (model_bf16.h) */
 } dp_workspace;
 
 dp_status dp_workspace_init(dp_workspace *ws, const dp_spec *spec, size_t max_rows, dp_error *err);
