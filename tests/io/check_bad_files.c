@@ -82,7 +82,7 @@ static void write_with_crc(const char *path, unsigned char *b, size_t len)
 #define ST (CFG + 52u)
 #define EPOCH (ST + 0u)
 #define GSTEP (ST + 12u)
-#define CK_HLEN (ST + 76u)
+#define CK_HLEN (ST + 80u) /* format 3: + u32 precision */
 
 typedef struct fixture {
     dp_spec spec;
@@ -171,6 +171,8 @@ START_TEST(ckpt_counters_that_would_overflow)
     expect_ckpt(p, DP_EDATA, "config threads 100000");
     memcpy(b, orig, len), put_u32(b + ST + 72, 2), write_with_crc(p, b, len);
     expect_ckpt(p, DP_EDATA, "config deterministic 2");
+    memcpy(b, orig, len), put_u32(b + ST + 76, 2), write_with_crc(p, b, len);
+    expect_ckpt(p, DP_EDATA, "config precision 2, expected 0..1");
     memcpy(b, orig, len), put_u64(b + ST + 28, 0x7ff8000000000000ull), write_with_crc(p, b, len);
     expect_ckpt(p, DP_EDATA, "epoch_loss is nan");
     /* The largest accepted values still load. */
@@ -265,12 +267,13 @@ START_TEST(ckpt_version_1_still_loads)
     tpath(p, "ck.bin");
     size_t len;
     unsigned char *b = valid_ckpt(p, &len);
-    /* A version 1 file: the same without the 12 bytes of fingerprint and deterministic. */
-    unsigned char *v1 = malloc(len - 12);
+    /* A version 1 file: the same without the 16 bytes of fingerprint, deterministic and
+     * precision. */
+    unsigned char *v1 = malloc(len - 16);
     memcpy(v1, b, ST + 64);
-    memcpy(v1 + ST + 64, b + ST + 76, len - (ST + 76));
+    memcpy(v1 + ST + 64, b + ST + 80, len - (ST + 80));
     put_u32(v1 + 8, 1);
-    write_with_crc(p, v1, len - 12);
+    write_with_crc(p, v1, len - 16);
     dp_spec s;
     dp_train_config c;
     dp_train_state t;
@@ -290,6 +293,21 @@ START_TEST(ckpt_version_1_still_loads)
     ck_assert_uint_eq(t.data_fingerprint, 0x1234abcd5678ef00ull);
     ck_assert_int_eq(c.deterministic, 1);
     dp_train_state_free(&t);
+    /* Version 2 (no precision) loads as fp32; version 3 keeps bf16. */
+    x.cfg.precision = DP_PRECISION_BF16;
+    ck_assert_msg(dp_ckpt_save(p, &x.spec, &x.cfg, &x.st, &e) == DP_OK, "%s", e.msg);
+    unsigned char *v3 = read_all(p, &len);
+    ck_assert_msg(dp_ckpt_load(p, &s, &c, &t, &e) == DP_OK, "%s", e.msg);
+    ck_assert_int_eq(c.precision, DP_PRECISION_BF16);
+    dp_train_state_free(&t);
+    memmove(v3 + ST + 76, v3 + ST + 80, len - (ST + 80));
+    put_u32(v3 + 8, 2);
+    write_with_crc(p, v3, len - 4);
+    ck_assert_msg(dp_ckpt_load(p, &s, &c, &t, &e) == DP_OK, "%s", e.msg);
+    ck_assert_int_eq(c.precision, DP_PRECISION_FP32);
+    ck_assert_int_eq(c.deterministic, 1);
+    dp_train_state_free(&t);
+    free(v3);
     free(v1);
     free(b);
 }

@@ -687,7 +687,7 @@ static void expect_ckpt_edata(const char *path, const char *word, const char *ct
 #define CK_NS 3u
 #define CK_CFG (20u + 4u * CK_NS + 8u)      /* optim */
 #define CK_ST (CK_CFG + 52u)               /* epoch */
-#define CK_HLEN (CK_ST + 76u)  /* format version 2: + u64 data_fingerprint, u32 deterministic */
+#define CK_HLEN (CK_ST + 80u)  /* version 2: + u64 data_fingerprint, u32 deterministic; 3: + u32 precision */
 #define CK_OPTIM CK_CFG
 #define CK_BATCH (CK_CFG + 32u)
 #define CK_REDUCE (CK_CFG + 48u)
@@ -729,7 +729,7 @@ START_TEST(ckpt_round_trip_each_optimizer)
         ck_assert_uint_eq(len, CK_HLEN + 4 * SMALL_N * (1 + (size_t)x.st.n_moments) +
                                    4 * CK_NTRAIN_SMALL + 4);
         ck_assert_int_eq(memcmp(b, "DPMLPCKP", 8), 0);
-        ck_assert_uint_eq(get_u32(b + 8), 2);
+        ck_assert_uint_eq(get_u32(b + 8), 3);
         ck_assert_uint_eq(get_u32(b + 12), 0x01020304u);
         ck_assert_uint_eq(get_u32(b + CK_OPTIM), kinds[k]);
         ck_assert_uint_eq(get_u32(b + CK_FPRINT) | (uint64_t)get_u32(b + CK_FPRINT + 4) << 32,
