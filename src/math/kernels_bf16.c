@@ -109,30 +109,30 @@ void dp_bf16_portable_pack_pairs(const float *X, size_t ldx, size_t K, size_t N,
     }
 }
 
-/* Once per step over the weights, split by pair rows across the workers: plain C is enough
- * (it is a few hundred thousand elements against the step's GEMMs). */
-void dp_bf16_pack_pairs_t(const float *X, size_t ldx, size_t N, size_t K, uint32_t *out,
-                          size_t p0, size_t p1)
+/* Once per step over the weights, split by pair rows across the workers. Row j of X is read
+ * once, contiguously, and scattered to the p1 − p0 output rows (column j of each): reading
+ * X's columns instead would touch a cache line per element. */
+void dp_bf16_portable_pack_pairs_t(const float *X, size_t ldx, size_t N, size_t K,
+                                   uint32_t *out, size_t p0, size_t p1)
 {
     size_t ldo = dp_bf16_up(N);
-    for (size_t p = p0; p < p1; p++) {
-        uint32_t *o = out + p * ldo;
-        if (2 * p >= K) {
-            memset(o, 0, ldo * sizeof *o);
-            continue;
+    for (size_t j = 0; j < N; j++) {
+        const float *x = X + j * ldx;
+        for (size_t p = p0; p < p1; p++) {
+            float lo = 2 * p < K ? x[2 * p] : 0.0f, hi = 2 * p + 1 < K ? x[2 * p + 1] : 0.0f;
+            out[p * ldo + j] = pair_of(lo, hi);
         }
-        int two = 2 * p + 1 < K;
-        for (size_t j = 0; j < N; j++)
-            o[j] = pair_of(X[j * ldx + 2 * p], two ? X[j * ldx + 2 * p + 1] : 0.0f);
-        memset(o + N, 0, (ldo - N) * sizeof *o);
     }
+    for (size_t p = p0; p < p1; p++) memset(out + p * ldo + N, 0, (ldo - N) * sizeof *out);
 }
 
 const dp_bf16_ops dp_bf16_portable_ops = {"portable", portable_gemm, dp_bf16_portable_pack_rows,
-                                          dp_bf16_portable_pack_pairs};
+                                          dp_bf16_portable_pack_pairs,
+                                          dp_bf16_portable_pack_pairs_t};
 const dp_bf16_ops dp_bf16_amx_emulated_ops = {"amx-emulated", amx_emulated_gemm,
                                               dp_bf16_portable_pack_rows,
-                                              dp_bf16_portable_pack_pairs};
+                                              dp_bf16_portable_pack_pairs,
+                                              dp_bf16_portable_pack_pairs_t};
 
 /* ---------------------------------------------------------------- oracle */
 
@@ -333,4 +333,11 @@ void dp_bf16_pack_pairs(const float *X, size_t ldx, size_t K, size_t N, uint32_t
 {
     const dp_bf16_ops *o = ops();
     (o->pack_pairs ? o->pack_pairs : dp_bf16_avx512_ops.pack_pairs)(X, ldx, K, N, out);
+}
+
+void dp_bf16_pack_pairs_t(const float *X, size_t ldx, size_t N, size_t K, uint32_t *out,
+                          size_t p0, size_t p1)
+{
+    const dp_bf16_ops *o = ops();
+    (o->pack_pairs_t ? o->pack_pairs_t : dp_bf16_avx512_ops.pack_pairs_t)(X, ldx, N, K, out, p0, p1);
 }

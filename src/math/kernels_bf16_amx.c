@@ -116,8 +116,8 @@ static void gemm(size_t M, size_t N, size_t P, const uint32_t *A, size_t ars, si
     _tile_release();
 }
 
-const dp_bf16_ops dp_bf16_amx_ops = {"amx", gemm, NULL, NULL};
+const dp_bf16_ops dp_bf16_amx_ops = {"amx", gemm, NULL, NULL, NULL};
 
 #else
-const dp_bf16_ops dp_bf16_amx_ops = {NULL, NULL, NULL, NULL};
+const dp_bf16_ops dp_bf16_amx_ops = {NULL, NULL, NULL, NULL, NULL};
 #endif

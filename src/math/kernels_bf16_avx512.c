@@ -126,8 +126,30 @@ static void pack_pairs(const float *X, size_t ldx, size_t K, size_t N, uint32_t 
     _mm256_zeroupper();
 }
 
-const dp_bf16_ops dp_bf16_avx512_ops = {"avx512bf16", gemm, pack_rows, pack_pairs};
+/* Row j of X: 16 pairs at a time converted in one vcvtne2ps2bf16, then written down column j
+ * of the 16 output rows (X is read once, contiguously). */
+static void pack_pairs_t(const float *X, size_t ldx, size_t N, size_t K, uint32_t *out,
+                         size_t p0, size_t p1)
+{
+    size_t ldo = dp_bf16_up(N);
+    uint32_t w[16] __attribute__((aligned(64)));
+    for (size_t j = 0; j < N; j++) {
+        const float *x = X + j * ldx;
+        for (size_t p = p0; p < p1; p += 16) {
+            size_t k = 2 * p, left = k < K ? K - k : 0, np = p1 - p < 16 ? p1 - p : 16;
+            __m512 lo = _mm512_maskz_loadu_ps(tail_mask(left), x + k);
+            __m512 hi = _mm512_maskz_loadu_ps(tail_mask(left > 16 ? left - 16 : 0), x + k + 16);
+            _mm512_store_si512(w, cvt_pairs(lo, hi));
+            for (size_t q = 0; q < np; q++) out[(p + q) * ldo + j] = w[q];
+        }
+    }
+    for (size_t p = p0; p < p1; p++)
+        for (size_t j = N; j < ldo; j++) out[p * ldo + j] = 0;
+    _mm256_zeroupper();
+}
+
+const dp_bf16_ops dp_bf16_avx512_ops = {"avx512bf16", gemm, pack_rows, pack_pairs, pack_pairs_t};
 
 #else
-const dp_bf16_ops dp_bf16_avx512_ops = {NULL, NULL, NULL, NULL};
+const dp_bf16_ops dp_bf16_avx512_ops = {NULL, NULL, NULL, NULL, NULL};
 #endif

@@ -76,6 +76,17 @@ START_TEST(packers_match_portable)
     dp_bf16_pack_pairs(x, ld, M, K, c); /* M × K seen as K-pairs down the M rows */
     dp_bf16_portable_pack_pairs(x, ld, M, K, d);
     ck_assert_mem_eq(c, d, np * 4);
+    /* Transposed: X (M × K) as Wᵀ's pairs along K, M columns; in two parts, as workers do. */
+    size_t nt = dp_bf16_pairs(K) * dp_bf16_up(M);
+    uint32_t *e = malloc(nt * 4), *f = malloc(nt * 4);
+    memset(e, 0xab, nt * 4);
+    dp_bf16_pack_pairs_t(x, ld, M, K, e, 0, 16);
+    dp_bf16_pack_pairs_t(x, ld, M, K, e, 16, dp_bf16_pairs(K));
+    dp_bf16_portable_pack_pairs_t(x, ld, M, K, f, 0, dp_bf16_pairs(K));
+    ck_assert_mem_eq(e, f, nt * 4);
+    ck_assert_uint_eq(f[1 * dp_bf16_up(M) + 2],
+                      (uint32_t)dp_bf16_round(x[2 * ld + 2]) | (uint32_t)dp_bf16_round(x[2 * ld + 3]) << 16);
+    free(e), free(f);
     ck_assert_uint_eq(b[0], (uint32_t)dp_bf16_round(x[0]) | (uint32_t)dp_bf16_round(x[1]) << 16);
     ck_assert_uint_eq(b[P - 1], 0); /* past K/2 */
     ck_assert_uint_eq(b[(dp_bf16_up(M) - 1) * P], 0); /* a padding row */
