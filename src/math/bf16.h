@@ -22,6 +22,13 @@
 #define DP_BF16_PAD 16
 
 static inline size_t dp_bf16_up(size_t n) { return (n + DP_BF16_PAD - 1) / DP_BF16_PAD * DP_BF16_PAD; }
+/* Row length of the pair form for N columns: padded, and kept off multiples of 4 KiB (a
+ * 4 KiB stride maps the rows a kernel walks down to one L1 set; the 1024-wide layers hit it). */
+static inline size_t dp_bf16_ld(size_t n)
+{
+    size_t u = dp_bf16_up(n);
+    return u % 1024 == 0 ? u + DP_BF16_PAD : u;
+}
 /* Pairs a K-long dot product runs over, padded. */
 static inline size_t dp_bf16_pairs(size_t K) { return dp_bf16_up((K + 1) / 2); }
 
@@ -54,12 +61,12 @@ size_t dp_bf16_scratch_words(size_t M, size_t P);
  * for i < M, zeros for p past K/2 and for rows M .. up(M) (P = dp_bf16_pairs(K)). The A operand
  * of the forward (activations) and of the input gradient (dZ). */
 void dp_bf16_pack_rows(const float *X, size_t ldx, size_t M, size_t K, uint32_t *out);
-/* Pair form: out[p·ldo + j] = pair (X[2p][j], X[2p+1][j]) of the K × N matrix X, ldo = up(N),
+/* Pair form: out[p·ldo + j] = pair (X[2p][j], X[2p+1][j]) of the K × N matrix X, ldo = ld(N),
  * zeros past N and for pairs past K/2 up to dp_bf16_pairs(K). B of the forward (weights) and
  * both operands of the weight gradient (pairs along the shard's rows). */
 void dp_bf16_pack_pairs(const float *X, size_t ldx, size_t K, size_t N, uint32_t *out);
 /* Transposed pair form: out[p·ldo + j] = pair (X[j][2p], X[j][2p+1]) of the N × K matrix X,
- * ldo = up(N): B of the input gradient (Wᵀ). Only pairs [p0, p1) are written (workers split
+ * ldo = ld(N): B of the input gradient (Wᵀ). Only pairs [p0, p1) are written (workers split
  * the pack of one step). */
 void dp_bf16_pack_pairs_t(const float *X, size_t ldx, size_t N, size_t K, uint32_t *out,
                           size_t p0, size_t p1);

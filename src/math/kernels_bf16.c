@@ -96,7 +96,7 @@ void dp_bf16_portable_pack_rows(const float *X, size_t ldx, size_t M, size_t K, 
 
 void dp_bf16_portable_pack_pairs(const float *X, size_t ldx, size_t K, size_t N, uint32_t *out)
 {
-    size_t P = dp_bf16_pairs(K), ldo = dp_bf16_up(N);
+    size_t P = dp_bf16_pairs(K), ldo = dp_bf16_ld(N);
     for (size_t p = 0; p < P; p++) {
         uint32_t *o = out + p * ldo;
         if (2 * p >= K) {
@@ -115,7 +115,7 @@ void dp_bf16_portable_pack_pairs(const float *X, size_t ldx, size_t K, size_t N,
 void dp_bf16_portable_pack_pairs_t(const float *X, size_t ldx, size_t N, size_t K,
                                    uint32_t *out, size_t p0, size_t p1)
 {
-    size_t ldo = dp_bf16_up(N);
+    size_t ldo = dp_bf16_ld(N);
     for (size_t j = 0; j < N; j++) {
         const float *x = X + j * ldx;
         for (size_t p = p0; p < p1; p++) {

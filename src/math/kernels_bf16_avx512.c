@@ -8,47 +8,45 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* 8 rows × 3 zmm = 24 accumulators, 3 B vectors and a broadcast: 28 of the 32 registers.
- * Zen 4 issues one 512-bit vdpbf16ps a cycle with a latency of about 6: 24 chains hide it. */
-enum { MR = 8, NV = 3, NR = 16 * NV };
+/* 6 rows × 4 zmm = 24 accumulators, 4 B vectors and a broadcast: 29 of the 32 registers.
+ * Zen 4 issues one 512-bit vdpbf16ps a cycle with a latency of about 6: 24 chains hide it.
+ * 64 columns split the layer widths that matter (256, 128) into whole panels. */
+enum { MR = 6, NV = 4, NR = 16 * NV };
 
 static inline __mmask16 tail_mask(size_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
 
-#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-#define ACC_DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0;
-#define ACC_LOAD(i)                                                                        \
-    if (accumulate && mr > i) {                                                            \
-        c##i##0 = _mm512_maskz_loadu_ps(nv > 1 ? 0xffff : m, c + i * ldc);                 \
-        if (nv > 1) c##i##1 = _mm512_maskz_loadu_ps(nv > 2 ? 0xffff : m, c + i * ldc + 16); \
-        if (nv > 2) c##i##2 = _mm512_maskz_loadu_ps(m, c + i * ldc + 32);                  \
-    }
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define FOR_VECS(X, i) X(i, 0) X(i, 1) X(i, 2) X(i, 3)
+/* Vector v of a row: full, or the tail mask m when it is the last one. */
+#define VMASK(v) (nv > v + 1 ? (__mmask16)0xffff : m)
+#define ACC_DECL1(i, v) __m512 c##i##v = _mm512_setzero_ps();
+#define ACC_DECL(i) FOR_VECS(ACC_DECL1, i)
+#define ACC_LOAD1(i, v) if (nv > v) c##i##v = _mm512_maskz_loadu_ps(VMASK(v), c + i * ldc + 16 * v);
+#define ACC_LOAD(i) if (accumulate && mr > i) { FOR_VECS(ACC_LOAD1, i) }
+#define ACC_DOT1(i, v) if (nv > v) c##i##v = _mm512_dpbf16_ps(c##i##v, ai, b##v);
 #define ACC_DOT(i)                                                                         \
     {                                                                                      \
-        __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * ars + p * aps]);             \
-        c##i##0 = _mm512_dpbf16_ps(c##i##0, ai, b0);                                       \
-        if (nv > 1) c##i##1 = _mm512_dpbf16_ps(c##i##1, ai, b1);                           \
-        if (nv > 2) c##i##2 = _mm512_dpbf16_ps(c##i##2, ai, b2);                           \
+        __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a##i[p * aps]);                    \
+        FOR_VECS(ACC_DOT1, i)                                                              \
     }
-#define ACC_STORE(i)                                                                       \
-    if (mr > i) {                                                                          \
-        _mm512_mask_storeu_ps(c + i * ldc, nv > 1 ? 0xffff : m, c##i##0);                  \
-        if (nv > 1) _mm512_mask_storeu_ps(c + i * ldc + 16, nv > 2 ? 0xffff : m, c##i##1); \
-        if (nv > 2) _mm512_mask_storeu_ps(c + i * ldc + 32, m, c##i##2);                   \
-    }
+#define ACC_STORE1(i, v) if (nv > v) _mm512_mask_storeu_ps(c + i * ldc + 16 * v, VMASK(v), c##i##v);
+#define ACC_STORE(i) if (mr > i) { FOR_VECS(ACC_STORE1, i) }
+/* Rows past mr read row 0 (their sums are never stored): no reads past A's padding. */
+#define ROW_PTR(i) const uint32_t *a##i = a + (mr > i ? i : 0) * ars;
+#define LOAD_B1(i, v) if (nv > v) b##v = (__m512bh)_mm512_loadu_si512(bp + 16 * v);
 
-/* C[mr × (16·nv, last vector masked by m)] (+)= Σ_p pair(a, i, p) · b[p·ldb + j]. The A rows
- * past mr are the zero padding (bf16.h), so all MR rows are computed and mr are stored. */
+/* C[mr × (16·nv, last vector masked by m)] (+)= Σ_p pair(a, i, p) · b[p·ldb + j]. */
 INLINE void ukr(const int nv, size_t P, const uint32_t *a, size_t ars, size_t aps,
                 const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t mr, __mmask16 m,
                 int accumulate)
 {
     FOR_ROWS(ACC_DECL)
     FOR_ROWS(ACC_LOAD)
+    FOR_ROWS(ROW_PTR)
     for (size_t p = 0; p < P; p++) {
         const uint32_t *bp = b + p * ldb;
-        __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp), b1 = b0, b2 = b0;
-        if (nv > 1) b1 = (__m512bh)_mm512_loadu_si512(bp + 16);
-        if (nv > 2) b2 = (__m512bh)_mm512_loadu_si512(bp + 32);
+        __m512bh b0 = (__m512bh)_mm512_setzero_si512(), b1 = b0, b2 = b0, b3 = b0;
+        FOR_VECS(LOAD_B1, 0)
         FOR_ROWS(ACC_DOT)
     }
     FOR_ROWS(ACC_STORE)
@@ -63,8 +61,8 @@ typedef void (*ukr_fn)(size_t P, const uint32_t *a, size_t ars, size_t aps, cons
     {                                                                                      \
         ukr(V, P, a, ars, aps, b, ldb, c, ldc, mr, m, acc);                                \
     }
-UKR_DEF(1) UKR_DEF(2) UKR_DEF(3)
-static const ukr_fn UKR[NV] = {ukr_1, ukr_2, ukr_3};
+UKR_DEF(1) UKR_DEF(2) UKR_DEF(3) UKR_DEF(4)
+static const ukr_fn UKR[NV] = {ukr_1, ukr_2, ukr_3, ukr_4};
 
 /* Column panels of NR outer (the P × NR panel of B stays in L2 while every row tile reads
  * it), row tiles of MR inner. */
@@ -107,7 +105,7 @@ static void pack_rows(const float *X, size_t ldx, size_t M, size_t K, uint32_t *
 /* Word 2j ← x0[j], word 2j+1 ← x1[j]: the interleave of the two converted rows. */
 static void pack_pairs(const float *X, size_t ldx, size_t K, size_t N, uint32_t *out)
 {
-    size_t P = dp_bf16_pairs(K), ldo = dp_bf16_up(N);
+    size_t P = dp_bf16_pairs(K), ldo = dp_bf16_ld(N);
     const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
                                          24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
                                          16, 0);
@@ -131,7 +129,7 @@ static void pack_pairs(const float *X, size_t ldx, size_t K, size_t N, uint32_t 
 static void pack_pairs_t(const float *X, size_t ldx, size_t N, size_t K, uint32_t *out,
                          size_t p0, size_t p1)
 {
-    size_t ldo = dp_bf16_up(N);
+    size_t ldo = dp_bf16_ld(N);
     uint32_t w[16] __attribute__((aligned(64)));
     for (size_t j = 0; j < N; j++) {
         const float *x = X + j * ldx;

@@ -9,8 +9,8 @@
 #include "bf16.h"
 #include "err.h"
 
-static size_t nn_words(size_t in, size_t out) { return dp_bf16_pairs(in) * dp_bf16_up(out); }
-static size_t nt_words(size_t in, size_t out) { return dp_bf16_pairs(out) * dp_bf16_up(in); }
+static size_t nn_words(size_t in, size_t out) { return dp_bf16_pairs(in) * dp_bf16_ld(out); }
+static size_t nt_words(size_t in, size_t out) { return dp_bf16_pairs(out) * dp_bf16_ld(in); }
 
 dp_status dp_bf16_pack_init(dp_bf16_pack *pk, const dp_spec *spec, dp_error *err)
 {
@@ -52,10 +52,10 @@ static void pack_chunk(dp_bf16_pack *pk, const dp_spec *spec, const dp_layout *l
             size_t p0 = u * DP_BF16_PAD, k0 = 2 * p0;
             size_t rows = in - k0 < 2 * DP_BF16_PAD ? in - k0 : 2 * DP_BF16_PAD;
             if (k0 < in)
-                dp_bf16_pack_pairs(w + k0 * out, out, rows, out, pk->w_nn[l] + p0 * dp_bf16_up(out));
+                dp_bf16_pack_pairs(w + k0 * out, out, rows, out, pk->w_nn[l] + p0 * dp_bf16_ld(out));
             else
-                memset(pk->w_nn[l] + p0 * dp_bf16_up(out), 0,
-                       DP_BF16_PAD * dp_bf16_up(out) * sizeof(uint32_t));
+                memset(pk->w_nn[l] + p0 * dp_bf16_ld(out), 0,
+                       DP_BF16_PAD * dp_bf16_ld(out) * sizeof(uint32_t));
             return;
         }
         u -= c_nn;
@@ -83,7 +83,7 @@ dp_status dp_workspace_bf16_attach(dp_workspace *ws, const dp_spec *spec,
         if ((size_t)spec->sizes[l] > widest) widest = (size_t)spec->sizes[l];
     /* a: the row form (rows × width) or the pair form (pairs of rows × width). */
     size_t rowform = dp_bf16_up(rows) * dp_bf16_pairs(widest);
-    size_t pairform = dp_bf16_pairs(rows) * dp_bf16_up(widest);
+    size_t pairform = dp_bf16_pairs(rows) * dp_bf16_ld(widest);
     dp_bf16_ws *b = calloc(1, sizeof *b);
     if (b) {
         b->pack = pk;
@@ -113,18 +113,18 @@ void dp_bf16_forward(dp_bf16_ws *b, int l, size_t m, size_t in, size_t out, cons
 {
     size_t P = dp_bf16_pairs(in);
     dp_bf16_pack_rows(X, in, m, in, b->a);
-    dp_bf16_gemm(m, out, P, b->a, P, 1, b->pack->w_nn[l], dp_bf16_up(out), Y, out, 0,
+    dp_bf16_gemm(m, out, P, b->a, P, 1, b->pack->w_nn[l], dp_bf16_ld(out), Y, out, 0,
                  b->scratch);
 }
 
 /* Both operands in the pair form along the shard's rows: Xᵀ's pair (i, p) is word
- * p·up(in) + i of X's pack. */
+ * p·ld(in) + i of X's pack. */
 void dp_bf16_wgrad(dp_bf16_ws *b, size_t m, size_t in, size_t out, const float *X,
                    const float *dZ, float *dW, int accumulate)
 {
     dp_bf16_pack_pairs(X, in, m, in, b->a);
     dp_bf16_pack_pairs(dZ, out, m, out, b->b);
-    dp_bf16_gemm(in, out, dp_bf16_pairs(m), b->a, 1, dp_bf16_up(in), b->b, dp_bf16_up(out), dW,
+    dp_bf16_gemm(in, out, dp_bf16_pairs(m), b->a, 1, dp_bf16_ld(in), b->b, dp_bf16_ld(out), dW,
                  out, accumulate, b->scratch);
 }
 
@@ -133,5 +133,5 @@ void dp_bf16_igrad(dp_bf16_ws *b, int l, size_t m, size_t in, size_t out, const 
 {
     size_t P = dp_bf16_pairs(out);
     dp_bf16_pack_rows(dZ, out, m, out, b->a);
-    dp_bf16_gemm(m, in, P, b->a, P, 1, b->pack->w_nt[l], dp_bf16_up(in), dX, in, 0, b->scratch);
+    dp_bf16_gemm(m, in, P, b->a, P, 1, b->pack->w_nt[l], dp_bf16_ld(in), dX, in, 0, b->scratch);
 }

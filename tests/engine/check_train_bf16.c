@@ -131,11 +131,11 @@ START_TEST(pack_split_equals_one_worker)
     for (int t = 2; t >= 0; t--) dp_bf16_pack_part(&three, &spec, &lay, p, t, 3);
     for (int l = 0; l < 3; l++) {
         size_t in = (size_t)spec.sizes[l], out = (size_t)spec.sizes[l + 1];
-        ck_assert_mem_eq(one.w_nn[l], three.w_nn[l], dp_bf16_pairs(in) * dp_bf16_up(out) * 4);
-        ck_assert_mem_eq(one.w_nt[l], three.w_nt[l], dp_bf16_pairs(out) * dp_bf16_up(in) * 4);
+        ck_assert_mem_eq(one.w_nn[l], three.w_nn[l], dp_bf16_pairs(in) * dp_bf16_ld(out) * 4);
+        ck_assert_mem_eq(one.w_nt[l], three.w_nt[l], dp_bf16_pairs(out) * dp_bf16_ld(in) * 4);
         /* Spot check the layout: pair (k = 2, 3) of column 1 in the forward form. */
         const float *w = p + lay.w_off[l];
-        ck_assert_uint_eq(one.w_nn[l][1 * dp_bf16_up(out) + 1],
+        ck_assert_uint_eq(one.w_nn[l][1 * dp_bf16_ld(out) + 1],
                           (uint32_t)dp_bf16_round(w[2 * out + 1]) |
                               (uint32_t)dp_bf16_round(w[3 * out + 1]) << 16);
     }

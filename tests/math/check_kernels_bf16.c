@@ -66,7 +66,7 @@ START_TEST(packers_match_portable)
     x[4] = INFINITY;
     x[5] = 1e-41f;
     x[6] = 1.0f + 0x1p-8f;
-    size_t nr = dp_bf16_up(M) * P, np = dp_bf16_pairs(M) * dp_bf16_up(K);
+    size_t nr = dp_bf16_up(M) * P, np = dp_bf16_pairs(M) * dp_bf16_ld(K);
     uint32_t *a = malloc(nr * 4), *b = malloc(nr * 4), *c = malloc(np * 4), *d = malloc(np * 4);
     memset(a, 0xab, nr * 4);
     memset(c, 0xab, np * 4);
@@ -77,14 +77,14 @@ START_TEST(packers_match_portable)
     dp_bf16_portable_pack_pairs(x, ld, M, K, d);
     ck_assert_mem_eq(c, d, np * 4);
     /* Transposed: X (M × K) as Wᵀ's pairs along K, M columns; in two parts, as workers do. */
-    size_t nt = dp_bf16_pairs(K) * dp_bf16_up(M);
+    size_t nt = dp_bf16_pairs(K) * dp_bf16_ld(M);
     uint32_t *e = malloc(nt * 4), *f = malloc(nt * 4);
     memset(e, 0xab, nt * 4);
     dp_bf16_pack_pairs_t(x, ld, M, K, e, 0, 16);
     dp_bf16_pack_pairs_t(x, ld, M, K, e, 16, dp_bf16_pairs(K));
     dp_bf16_portable_pack_pairs_t(x, ld, M, K, f, 0, dp_bf16_pairs(K));
     ck_assert_mem_eq(e, f, nt * 4);
-    ck_assert_uint_eq(f[1 * dp_bf16_up(M) + 2],
+    ck_assert_uint_eq(f[1 * dp_bf16_ld(M) + 2],
                       (uint32_t)dp_bf16_round(x[2 * ld + 2]) | (uint32_t)dp_bf16_round(x[2 * ld + 3]) << 16);
     free(e), free(f);
     ck_assert_uint_eq(b[0], (uint32_t)dp_bf16_round(x[0]) | (uint32_t)dp_bf16_round(x[1]) << 16);
@@ -104,20 +104,20 @@ static float *gemm_case(int form, size_t M, size_t N, size_t K, int accumulate)
     size_t ar = form == TN ? K : M, ac = form == TN ? M : K;
     size_t br = form == NT ? N : K, bc = form == NT ? K : N;
     float *A = mat(ar * ac), *B = mat(br * bc);
-    size_t ldc = N + 3, P = dp_bf16_pairs(K), ldb = dp_bf16_up(N);
+    size_t ldc = N + 3, P = dp_bf16_pairs(K), ldb = dp_bf16_ld(N);
     float *C = malloc(M * ldc * sizeof *C), *R = malloc(M * ldc * sizeof *R);
     float *S = malloc(M * ldc * sizeof *S);
     for (size_t i = 0; i < M * ldc; i++) C[i] = (i % ldc) < N ? frand() : NAN;
     memcpy(R, C, M * ldc * sizeof *C);
     for (size_t i = 0; i < M * ldc; i++) S[i] = fabsf(C[i]);
-    uint32_t *pa = malloc(dp_bf16_up(ar > M ? ar : M) * dp_bf16_up(ac > K ? ac : K) * 4 + 64);
+    uint32_t *pa = malloc(dp_bf16_ld(ar > M ? ar : M) * dp_bf16_ld(ac > K ? ac : K) * 4 + 64);
     uint32_t *pb = malloc(P * ldb * 4 + 64);
     uint32_t *scratch = malloc(dp_bf16_scratch_words(M, P) * 4);
     size_t ars = P, aps = 1;
     if (form == TN) {
         dp_bf16_pack_pairs(A, M, K, M, pa); /* pairs along K, M columns */
         ars = 1;
-        aps = dp_bf16_up(M);
+        aps = dp_bf16_ld(M);
     } else {
         dp_bf16_pack_rows(A, K, M, K, pa);
     }
