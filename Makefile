@@ -74,7 +74,7 @@ help:
 	@echo "make check SAN=address,undefined   the same under AddressSanitizer + UBSan"
 	@echo "make check-tsan the threaded suites under ThreadSanitizer"
 	@echo "make xor        the classic first example: 2-2-1 sigmoid network learns XOR"
-	@echo "make bench      throughput at 1 and 2 threads (samples/s, speedup)"
+	@echo "make bench      throughput at 1 and 2 threads (samples/s, speedup), and the bf16 rows"
 	@echo "make bench-kernels  GFLOP/s of each kernel path at the shapes that matter"
 	@echo "make bench-deps python3-torch + OpenBLAS for the PyTorch column of make bench"
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
@@ -175,7 +175,7 @@ xor: all
 	    awk '{ split($$1, x, ","); printf "%s XOR %s -> %.4f -> %d\n", x[1], x[2], $$2, ($$2 > 0.5) }'
 
 bench: all
-	scripts/bench.sh $(if $(THREADS),--threads 1$(comma)$(THREADS))
+	scripts/bench.sh --bf16 $(if $(THREADS),--threads 1$(comma)$(THREADS))
 
 # GFLOP/s of each kernel path at the per-worker shapes of a 784-256-128-10 network.
 bench-kernels: $(BUILD)/libdpmlp.a
