@@ -70,7 +70,7 @@ EOF
 torch_run() { # layers batch precision rep
     local ac=(); [ "$3" = bf16 ] && ac=(--autocast-bf16)
     env OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" "$py" "$here/bench_torch.py" \
-        "${ac[@]}" "${torch_data[@]}" --layers "$1" --threads "$threads" --batches "$2" \
+        --bf16-rows "${ac[@]}" "${torch_data[@]}" --layers "$1" --threads "$threads" --batches "$2" \
         --steps "$steps" --reps 1 --warmup 5 --seed "$4" >"$tmp/t.out" 2>"$tmp/t.err" ||
         { echo "bench_bf16: bench_torch.py failed ($1 batch $2 $3):" >&2; tail -5 "$tmp/t.err" >&2; exit 70; }
     grep '^{' "$tmp/t.out" | sed "s/^{/{\"kind\": \"torch\", \"precision\": \"$3\", /" >>"$raw"
@@ -106,7 +106,7 @@ for row in rows:
     d32, d16 = (med("dpmlp", layers, batch, p, "samples_per_sec") for p in ("fp32", "bf16"))
     t32, t16 = (med("torch", layers, batch, p, "samples_per_sec") for p in ("fp32", "bf16"))
     acc = [med(k, layers, batch, p, "test_accuracy") for k in ("dpmlp", "torch") for p in ("fp32", "bf16")]
-    out.append([layers, batch, d32, d16, ratio(d16, d32), t32, t16, ratio(d16, t16)] + acc)
+    out.append([layers.replace(",", "-"), batch, d32, d16, ratio(d16, d32), t32, t16, ratio(d16, t16)] + acc)
 fm = [None, "d", ".0f", ".0f", ".2f", ".0f", ".0f", ".2f", ".4f", ".4f", ".4f", ".4f"]
 with open(csv_path, "w") as o:
     o.write(",".join(cols) + "\n")

@@ -31,11 +31,12 @@ def main():
     ap.add_argument("--autocast-bf16", action="store_true",
                     help="torch.autocast('cpu', dtype=torch.bfloat16) around forward + loss")
     ap.add_argument("--data", default="", help="MNIST-layout dir: train on it, report test accuracy")
+    ap.add_argument("--bf16-rows", action="store_true", help="the bf16 rows' protocol, also in fp32")
     a = ap.parse_args()
 
     import torch
     from torch import nn
-    if a.autocast_bf16 or a.data:
+    if a.autocast_bf16 or a.data or a.bf16_rows:
         return bf16_main(a, torch, nn)
 
     sizes = [int(s) for s in a.layers.split(",")]
