@@ -19,12 +19,13 @@ dp_status dp_bf16_pack_init(dp_bf16_pack *pk, const dp_spec *spec, dp_error *err
     for (int l = 0; l < pk->n_layers; l++) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
         pk->w_nn[l] = dp_alloc(nn_words(in, out) * sizeof(uint32_t));
-        pk->w_nt[l] = dp_alloc(nt_words(in, out) * sizeof(uint32_t));
-        if (!pk->w_nn[l] || !pk->w_nt[l]) {
+        /* The first layer's input gradient is never formed (dp_model_backward): no Wᵀ. */
+        pk->w_nt[l] = l > 0 ? dp_alloc(nt_words(in, out) * sizeof(uint32_t)) : NULL;
+        if (!pk->w_nn[l] || (l > 0 && !pk->w_nt[l])) {
             dp_bf16_pack_free(pk);
             return dp_fail(err, DP_EINTERNAL, "out of memory for the bf16 weight pack");
         }
-        pk->n_chunks += (dp_bf16_pairs(in) + dp_bf16_pairs(out)) / DP_BF16_PAD;
+        pk->n_chunks += (dp_bf16_pairs(in) + (l > 0 ? dp_bf16_pairs(out) : 0)) / DP_BF16_PAD;
     }
     return DP_OK;
 }
@@ -46,7 +47,8 @@ static void pack_chunk(dp_bf16_pack *pk, const dp_spec *spec, const dp_layout *l
 {
     for (int l = 0; l < pk->n_layers; l++) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
-        size_t c_nn = dp_bf16_pairs(in) / DP_BF16_PAD, c_nt = dp_bf16_pairs(out) / DP_BF16_PAD;
+        size_t c_nn = dp_bf16_pairs(in) / DP_BF16_PAD;
+        size_t c_nt = l > 0 ? dp_bf16_pairs(out) / DP_BF16_PAD : 0;
         const float *w = params + lay->w_off[l];
         if (u < c_nn) {
             size_t p0 = u * DP_BF16_PAD, k0 = 2 * p0;

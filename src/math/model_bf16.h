@@ -11,8 +11,8 @@
 
 typedef struct dp_bf16_pack {
     int n_layers;
-    uint32_t *w_nn[DP_MAX_SIZES]; /* layer l: pairs(in) × up(out), B of the forward */
-    uint32_t *w_nt[DP_MAX_SIZES]; /* layer l: pairs(out) × up(in), B of dX = dZ · Wᵀ */
+    uint32_t *w_nn[DP_MAX_SIZES]; /* layer l: pairs(in) × ld(out), B of the forward */
+    uint32_t *w_nt[DP_MAX_SIZES]; /* layer l ≥ 1: pairs(out) × ld(in), B of dX = dZ · Wᵀ */
     size_t n_chunks;              /* 16-pair-row pieces of both forms, the unit of sharing */
 } dp_bf16_pack;
 
