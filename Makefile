@@ -138,7 +138,7 @@ check-tsan:
 	$(MAKE) CC=clang SAN=thread tests
 	@CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
 	    DPMLP=build/san-thread/dpmlp BUILD=build/san-thread SKIP_CLI=1 \
-	    scripts/run-tests.sh $(filter %check_train %check_team %check_evaluate %check_topo %check_kernels,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
+	    scripts/run-tests.sh $(filter %check_train %check_team %check_evaluate %check_topo %check_kernels %check_train_bf16 %check_kernels_bf16,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
