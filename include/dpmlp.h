@@ -243,9 +243,6 @@ dp_status dp_evaluate_ex(const dp_model *m, const dp_dataset *d, const dp_eval_o
                          dp_metrics *out, dp_error *err);
 dp_status dp_predict_ex(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
                         float *out, dp_error *err);
-/* Which bf16 kernel path this process runs ("amx", "avx512bf16", "portable", ...) and one
- * sentence on why (DPMLP_BF16_KERNELS forces one). */
-const char *dp_bf16_kernels(const char **why);
 
 /* Machine. Default worker count (OMP_NUM_THREADS, else allowed physical cores capped by a
  * cgroup CPU quota) with one line on why; the topology and a placement plan as text. */

@@ -7,7 +7,6 @@
 #include "ckpt.h"
 #include "dist.h"
 #include "err.h"
-#include "bf16.h"
 #include "kernels.h"
 #include "model.h"
 #include "topo.h"
@@ -132,10 +131,4 @@ void dp_build_info(char *buf, size_t len)
 #endif
              dp_topo_hwloc_version(), dp_kernels_select(getenv("DPMLP_KERNELS")),
              dp_dist_describe());
-}
-
-const char *dp_bf16_kernels(const char **why)
-{
-    if (why) *why = dp_bf16_why();
-    return dp_bf16_path();
 }

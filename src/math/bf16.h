@@ -99,8 +99,6 @@ typedef struct dp_bf16_ops {
 } dp_bf16_ops;
 extern const dp_bf16_ops dp_bf16_portable_ops, dp_bf16_amx_emulated_ops, dp_bf16_avx512_ops,
     dp_bf16_amx_ops;
-/* Forces a table directly (tests: compare every compiled path on this CPU). */
-void dp_bf16_use(const dp_bf16_ops *ops);
 /* The plain-C packers (the vector paths use them for edges). */
 void dp_bf16_portable_pack_rows(const float *X, size_t ldx, size_t M, size_t K, uint32_t *out);
 void dp_bf16_portable_pack_pairs(const float *X, size_t ldx, size_t K, size_t N, uint32_t *out);

@@ -296,13 +296,6 @@ const char *dp_bf16_select(const char *wanted)
     return o->name;
 }
 
-void dp_bf16_use(const dp_bf16_ops *o)
-{
-    DP_ASSERT(o && o->name && (o != &dp_bf16_amx_ops || !amx_refused()));
-    atomic_store(&g_why, "set by a test");
-    atomic_store_explicit(&g_ops, o, memory_order_release);
-}
-
 const char *dp_bf16_path(void) { return ops()->name; }
 
 const char *dp_bf16_why(void)
