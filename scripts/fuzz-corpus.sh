@@ -105,7 +105,7 @@ src, out = sys.argv[1:3]
 b = open(src, "rb").read()
 ns = struct.unpack_from("<I", b, 16)[0]
 st = 20 + 4 * ns + 8 + 52
-v1 = bytearray(b[:st + 64] + b[st + 76:])
+v1 = bytearray(b[:st + 64] + b[st + 80:])  # format 3 adds 16 bytes after n_moments
 struct.pack_into("<I", v1, 8, 1)
 open(f"{out}/seed-adam-v1-ckpt-crc", "wb").write(b"\x01" + bytes(v1))
 for name, off, fmt, v in (("epoch-max", st, "<I", 10**9), ("gstep-max", st + 12, "<Q", 1 << 53),

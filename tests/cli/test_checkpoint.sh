@@ -24,13 +24,14 @@ b = open(sys.argv[1], "rb").read()
 def die(m): sys.exit(f"ckinfo {sys.argv[1]}: {m}")
 if len(b) < 20 or b[:8] != b"DPMLPCKP": die("bad magic or too short")
 ver, marker, ns = struct.unpack_from("<III", b, 8)
-if ver not in (1, 2) or marker != 0x01020304: die("version/marker")
+if ver not in (1, 2, 3) or marker != 0x01020304: die("version/marker")
 p = 20 + 4 * ns + 8
 batch = struct.unpack_from("<I", b, p + 32)[0]
 s = p + 52
 epoch, next_step, gstep, n_train = struct.unpack_from("<IQQQ", b, s)
 n_params, n_mom = struct.unpack_from("<QI", b, s + 52)
-hlen = s + 64 + (12 if ver >= 2 else 0)  # v2: + u64 data_fingerprint, u32 deterministic
+# v2: + u64 data_fingerprint, u32 deterministic; v3: + u32 precision
+hlen = s + 64 + (12 if ver >= 2 else 0) + (4 if ver >= 3 else 0)
 if len(b) != hlen + 4 * n_params * (1 + n_mom) + 4 * n_train + 4: die("size")
 if struct.unpack_from("<I", b, len(b) - 4)[0] != zlib.crc32(b[:-4]): die("crc")
 perm = struct.unpack_from(f"<{n_train}I", b, len(b) - 4 - 4 * n_train)
