@@ -73,7 +73,7 @@ torch_run() { # layers batch precision rep
         --bf16-rows "${ac[@]}" "${torch_data[@]}" --layers "$1" --threads "$threads" --batches "$2" \
         --steps "$steps" --reps 1 --warmup 5 --seed "$4" >"$tmp/t.out" 2>"$tmp/t.err" ||
         { echo "bench_bf16: bench_torch.py failed ($1 batch $2 $3):" >&2; tail -5 "$tmp/t.err" >&2; exit 70; }
-    grep '^{' "$tmp/t.out" | sed "s/^{/{\"kind\": \"torch\", \"precision\": \"$3\", /" >>"$raw"
+    grep '^{' "$tmp/t.out" | sed "s/^{/{\"kind\": \"torch\", \"precision\": \"$3\", \"bench_rep\": $4, /" >>"$raw"
 }
 
 # Reps outermost, the four columns interleaved: noise spreads over all of them.
