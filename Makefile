@@ -45,6 +45,9 @@ INC_tests    := $(INC_engine) -Isrc/cli -Itests
 # Kernels for wider vector units are compiled with their ISA enabled and chosen at run time.
 AVX512_FLAGS := -mavx512f -mavx512vl -mavx512bw -mavx512dq -mfma -mavx2
 AVX2_FLAGS   := -mavx2 -mfma
+# bf16 mixed precision (bf16.h): vdpbf16ps, and AMX tiles on top of it.
+BF16_FLAGS   := $(AVX512_FLAGS) -mavx512bf16
+AMX_FLAGS    := $(BF16_FLAGS) -mamx-tile -mamx-bf16
 
 # MPI=1 links the MPI glue, the default build its single-process twin (no #ifdefs).
 DIST_SKIP := $(if $(filter 1,$(MPI)),src/platform/dist_single.c,src/platform/dist_mpi.c)
@@ -71,7 +74,7 @@ help:
 	@echo "make check SAN=address,undefined   the same under AddressSanitizer + UBSan"
 	@echo "make check-tsan the threaded suites under ThreadSanitizer"
 	@echo "make xor        the classic first example: 2-2-1 sigmoid network learns XOR"
-	@echo "make bench      training throughput at 1 and all (nproc, or THREADS) threads, three widths, beside PyTorch and the FMA peak"
+	@echo "make bench      training throughput at 1 and all (nproc, or THREADS) threads, three widths, beside PyTorch and the FMA peak, and the bf16 rows"
 	@echo "make bench-kernels  GFLOP/s of each kernel path at the shapes that matter"
 	@echo "make bench-deps python3-torch + OpenBLAS for the PyTorch column of make bench"
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
@@ -79,6 +82,12 @@ help:
 	@echo "                binary, libdpmlp.a + libdpmlp.so.*, dpmlp.pc, header, man pages; make uninstall"
 	@echo "make man        build/man/dpmlp.1 (help2man, from the --help texts) and libdpmlp.3"
 
+$(BUILD)/obj/%_bf16_avx512.o: src/%_bf16_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call layer_inc,$<) $(BF16_FLAGS) -c $< -o $@
+$(BUILD)/obj/%_bf16_amx.o: src/%_bf16_amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call layer_inc,$<) $(AMX_FLAGS) -c $< -o $@
 $(BUILD)/obj/%_avx512.o: src/%_avx512.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call layer_inc,$<) $(AVX512_FLAGS) -c $< -o $@
@@ -131,7 +140,7 @@ check-tsan:
 	$(MAKE) CC=clang SAN=thread tests
 	@CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
 	    DPMLP=build/san-thread/dpmlp BUILD=build/san-thread SKIP_CLI=1 \
-	    scripts/run-tests.sh $(filter %check_train %check_train_val %check_team %check_evaluate %check_topo %check_kernels %check_api,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
+	    scripts/run-tests.sh $(filter %check_train %check_train_val %check_team %check_evaluate %check_topo %check_kernels %check_api %check_train_bf16 %check_kernels_bf16,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
@@ -168,7 +177,7 @@ xor: all
 	    awk '{ split($$1, x, ","); printf "%s XOR %s -> %.4f -> %d\n", x[1], x[2], $$2, ($$2 > 0.5) }'
 
 bench: all
-	scripts/bench.sh $(if $(THREADS),--threads 1$(comma)$(THREADS))
+	scripts/bench.sh --bf16 $(if $(THREADS),--threads 1$(comma)$(THREADS))
 
 # GFLOP/s of every GEMM candidate at the per-worker shapes, single-threaded: the own kernel
 # paths and tile configs, and each library found by a header + link test (recursive variables,

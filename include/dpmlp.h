@@ -79,6 +79,9 @@ typedef enum dp_reduce { DP_REDUCE_SEGMENTED, DP_REDUCE_SERIAL, DP_REDUCE_TREE }
 typedef enum dp_schedule {
     DP_SCHED_CONSTANT, DP_SCHED_STEP, DP_SCHED_COSINE, DP_SCHED_PLATEAU
 } dp_schedule;
+/* The GEMMs' arithmetic: fp32, or bf16 mixed precision (operands rounded to bf16, products
+ * summed in fp32; weights, gradients, optimizer state and files stay fp32). */
+typedef enum dp_precision { DP_PRECISION_FP32, DP_PRECISION_BF16 } dp_precision;
 
 #define DP_MAX_SIZES 32       /* layer sizes incl. input and output: up to 31 weight layers */
 #define DP_MAX_WIDTH 1048576  /* widest layer we accept from flags or files */
@@ -137,6 +140,7 @@ typedef struct dp_train_config {
     float lr_gamma;             /* step: factor applied at each decay */
     int plateau_patience;       /* plateau: epochs without a better val loss before a cut */
     float plateau_factor;       /* plateau: factor applied at each cut */
+    dp_precision precision;     /* fp32 (default) or bf16 mixed precision (checkpoint v3) */
 } dp_train_config;
 
 /* Metrics of one pass over a dataset. accuracy is for classification, mae for regression. */
@@ -166,7 +170,7 @@ dp_status dp_dropout_validate(const dp_spec *spec, const dp_train_config *cfg, d
  * dp_name_of the name of a value, or "?". */
 typedef enum dp_names_kind {
     DP_NAMES_ACT, DP_NAMES_LOSS, DP_NAMES_OPTIM, DP_NAMES_BIND, DP_NAMES_REDUCE, DP_NAMES_TEAM,
-    DP_NAMES_SCHEDULE
+    DP_NAMES_SCHEDULE, DP_NAMES_PRECISION
 } dp_names_kind;
 const char *const *dp_names(dp_names_kind kind);
 int dp_name_lookup(dp_names_kind kind, const char *name);
@@ -324,8 +328,8 @@ void dp_train_state_free(dp_train_state *s);
 /* Checkpoint files (format in src/ckpt.h): written atomically; loads validate everything and
  * fill only the config fields a checkpoint stores (optimizer, lr, momentum, weight decay,
  * betas, eps, epochs, batch, seed, threads, reduce; format 2: deterministic; format 3:
- * val_split, early_stop and the schedule's fields) and the state (format 3: the best epoch,
- * its loss and weights, the early-stopping and plateau counters). */
+ * val_split, early_stop, the schedule's fields, dropout and precision) and the state (format 3:
+ * the best epoch, its loss and weights, the early-stopping and plateau counters). */
 dp_status dp_checkpoint_save(const char *path, const dp_spec *spec, const dp_train_config *cfg,
                              const dp_train_state *state, dp_error *err);
 dp_status dp_checkpoint_load(const char *path, dp_spec *spec, dp_train_config *cfg,
@@ -343,6 +347,16 @@ int dp_remove_stale_temps(const char *path, void (*on_removed)(void *ctx, const 
 void dp_abort_writes(void);
 dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_metrics *out,
                       dp_error *err);
+/* Evaluation and prediction with options; dp_evaluate/dp_predict are these with
+ * {threads, DP_PRECISION_FP32}. bf16 rounds the GEMM operands as training in bf16 does. */
+typedef struct dp_eval_options {
+    int threads;
+    dp_precision precision;
+} dp_eval_options;
+dp_status dp_evaluate_ex(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
+                         dp_metrics *out, dp_error *err);
+dp_status dp_predict_ex(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
+                        float *out, dp_error *err);
 /* What `eval --metrics` reports. Classification: confusion[true * n_classes + predicted] and
  * per-class precision, recall, F1 (0 where undefined); regression: MAE, RMSE and R² over all
  * outputs (R² = 1 - SS_res / SS_tot, SS_tot about each output's mean). */
@@ -355,7 +369,8 @@ typedef struct dp_metrics_full {
     double macro_f1;
     double mae, rmse, r2;
 } dp_metrics_full;
-dp_status dp_evaluate_full(const dp_model *m, const dp_dataset *d, int threads,
+/* dp_evaluate_ex and these metrics (two passes; the options as dp_evaluate_ex's). */
+dp_status dp_evaluate_full(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
                            dp_metrics_full *out, dp_error *err);
 void dp_metrics_full_free(dp_metrics_full *m);
 /* out: n × outputs, the output layer's activations (probabilities or values). */

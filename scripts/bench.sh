@@ -23,6 +23,8 @@ usage: scripts/bench.sh [options]
   --dpmlp PATH       the binary                                          [$DPMLP or build/dpmlp]
   --no-torch         skip the PyTorch column
   --no-peak          skip the FMA peak probe (no % of peak column)
+  --bf16             also the bf16 rows (scripts/bench_bf16.sh: dpmlp fp32/bf16, PyTorch
+                     fp32/bf16 autocast, test accuracy; make bench passes it)
   --torch-coretypes LIST   OpenBLAS core types tried for torch, 'auto' = OpenBLAS's own
                      detection; the fastest is used          [auto,SkylakeX,Haswell]
 Environment: PYTHON (torch's interpreter, default /usr/bin/python3), CC (for the probe).
@@ -31,7 +33,7 @@ EOF
 
 reps=3 samples=131072 steps=0 batches=32,128,512 nets=default,wide,w4096
 wide_samples=32768 w4096_steps=8 threads="" data="" out=build/bench
-dpmlp=${DPMLP:-build/dpmlp} torch=1 peak=1 coretypes=auto,SkylakeX,Haswell
+dpmlp=${DPMLP:-build/dpmlp} torch=1 peak=1 coretypes=auto,SkylakeX,Haswell bf16=0
 py=${PYTHON:-/usr/bin/python3}
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
         --dpmlp) [ -n "${2-}" ] || die "--dpmlp needs a path"; dpmlp=$2; shift ;;
         --no-torch) torch=0 ;;
         --no-peak) peak=0 ;;
+        --bf16) bf16=1 ;;
         --torch-coretypes) [ -n "${2-}" ] || die "--torch-coretypes needs a list"; coretypes=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown option '$1'" ;;
@@ -341,5 +344,12 @@ for r in rows:
     print("  ".join(c.rjust(n) for c, n in zip(cells, w)))
 EOF
 tee -a "$out/bench.txt" <"$tmp/table.txt"
+
+# ---- bf16 rows (issue 10): their own script, same machine, same run, the top thread count ----
+if [ "$bf16" = 1 ]; then
+    bf16_args=(--threads "${tlist[-1]}" --reps "$reps" --data "$data" --out "$out" --dpmlp "$dpmlp")
+    [ "$torch" = 1 ] || bf16_args+=(--no-torch)
+    "$here/bench_bf16.sh" "${bf16_args[@]}" | tee -a "$out/bench.txt"
+fi
 echo "took ${SECONDS}s; load average at end: $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out/bench.txt"
 echo "wrote $out/bench.csv, $out/bench.txt, $raw"

@@ -27,10 +27,17 @@ def main():
     ap.add_argument("--layers", default="784,256,128,10", help="comma list of layer sizes")
     ap.add_argument("--pool", type=int, default=8, help="distinct pre-made batches, cycled")
     ap.add_argument("--seed", type=int, default=1)
+    # ---- bf16 columns (issue 10; scripts/bench_bf16.sh): autocast and test accuracy ----
+    ap.add_argument("--autocast-bf16", action="store_true",
+                    help="torch.autocast('cpu', dtype=torch.bfloat16) around forward + loss")
+    ap.add_argument("--data", default="", help="MNIST-layout dir: train on it, report test accuracy")
+    ap.add_argument("--bf16-rows", action="store_true", help="the bf16 rows' protocol, also in fp32")
     a = ap.parse_args()
 
     import torch
     from torch import nn
+    if a.autocast_bf16 or a.data or a.bf16_rows:
+        return bf16_main(a, torch, nn)
 
     sizes = [int(s) for s in a.layers.split(",")]
     torch.manual_seed(a.seed)
@@ -75,6 +82,86 @@ def main():
                 if lv != lv:
                     print("bench_torch: loss is NaN", file=sys.stderr)
                     return 70
+    return 0
+
+
+# ---- bf16 columns (issue 10) ----
+def load_idx(d, split):
+    """(images float32 in [0, 1], labels int64) of d's MNIST-layout files (.gz or raw)."""
+    import gzip
+    import numpy as np
+
+    def read(stem):
+        for name, op in ((stem + ".gz", gzip.open), (stem, open)):
+            p = os.path.join(d, name)
+            if os.path.exists(p):
+                with op(p, "rb") as f:
+                    return f.read()
+        raise FileNotFoundError(os.path.join(d, stem))
+    img = read(f"{split}-images-idx3-ubyte")
+    lab = read(f"{split}-labels-idx1-ubyte")
+    n = int.from_bytes(img[4:8], "big")
+    x = np.frombuffer(img, dtype=np.uint8, offset=16).reshape(n, -1).astype(np.float32) / 255.0
+    y = np.frombuffer(lab, dtype=np.uint8, offset=8).astype(np.int64)
+    return x, y
+
+
+def bf16_main(a, torch, nn):
+    """Same network, batch and threads as dpmlp's bf16 rows: SGD lr 0.05, --steps timed steps
+    over shuffled Fashion-MNIST (or random data without --data), then test accuracy under the
+    same autocast. One JSON object per (threads, batch, rep)."""
+    import contextlib
+    sizes = [int(s) for s in a.layers.split(",")]
+    torch.manual_seed(a.seed)
+    if a.data:
+        x, y = (torch.from_numpy(v) for v in load_idx(a.data, "train"))
+        tx, ty = (torch.from_numpy(v) for v in load_idx(a.data, "t10k"))
+    else:
+        x, y = torch.rand(8192, sizes[0]), torch.randint(0, sizes[-1], (8192,))
+        tx = ty = None
+    ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if a.autocast_bf16 \
+        else contextlib.nullcontext
+    for t in (int(s) for s in a.threads.split(",")):
+        torch.set_num_threads(t)
+        for b in (int(s) for s in a.batches.split(",")):
+            steps = a.steps if a.steps > 0 else max(10, a.samples // b)
+            for rep in range(a.reps):
+                mods = []
+                for i in range(len(sizes) - 1):
+                    mods.append(nn.Linear(sizes[i], sizes[i + 1]))
+                    if i < len(sizes) - 2:
+                        mods.append(nn.ReLU())
+                model = nn.Sequential(*mods)
+                opt = torch.optim.SGD(model.parameters(), lr=0.05)
+                loss_fn = nn.CrossEntropyLoss()
+                perm = torch.randperm(x.shape[0])
+                batches = [(x[perm[i:i + b]], y[perm[i:i + b]])
+                           for i in range(0, x.shape[0] - b + 1, b)]
+
+                def step(k):
+                    xb, yb = batches[k % len(batches)]
+                    opt.zero_grad(set_to_none=True)
+                    with ctx():
+                        loss = loss_fn(model(xb), yb)
+                    loss.backward()
+                    opt.step()
+                    return loss
+                for k in range(a.warmup):
+                    step(k)
+                t0 = time.perf_counter()
+                for k in range(steps):
+                    loss = step(a.warmup + k)
+                dt = time.perf_counter() - t0
+                acc = None
+                if tx is not None:
+                    with torch.no_grad(), ctx():
+                        acc = float((model(tx).argmax(1) == ty).float().mean())
+                print(json.dumps({
+                    "threads": t, "batch": b, "rep": rep + 1, "steps": steps,
+                    "samples": steps * b, "seconds": dt, "samples_per_sec": steps * b / dt,
+                    "loss": float(loss), "test_accuracy": acc, "layers": a.layers,
+                    "autocast_bf16": a.autocast_bf16, "torch": torch.__version__,
+                }), flush=True)
     return 0
 
 

@@ -105,7 +105,7 @@ src, out = sys.argv[1:3]
 b = open(src, "rb").read()
 ns = struct.unpack_from("<I", b, 16)[0]
 st = 20 + 4 * ns + 8 + 52
-V3 = 8 + 4 * 31 + 4 * 30 + 64  # format 3's block after st + 76: activations, dropout, validation
+V3 = 8 + 4 * 31 + 4 * 30 + 64 + 4  # format 3 after st + 76: activations, dropout, validation, precision
 v1 = bytearray(b[:st + 64] + b[st + 76 + V3:])
 struct.pack_into("<I", v1, 8, 1)
 open(f"{out}/seed-adam-v1-ckpt-crc", "wb").write(b"\x01" + bytes(v1))

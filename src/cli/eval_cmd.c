@@ -9,13 +9,16 @@
 
 static const char EVAL_HELP[] =
     "usage: dpmlp eval --model FILE (--data DIR | --test FILE.csv) [--metrics] [--threads T]\n"
+    "                  [--precision fp32|bf16]\n"
     "Prints one JSON object: {\"samples\":N,\"loss\":X,\"accuracy\":A} (classification) or\n"
     "{\"samples\":N,\"loss\":X,\"mae\":M} (regression). --data DIR uses its t10k files.\n"
     "--metrics adds, for classification, \"macro_f1\", \"classes\", \"confusion\" (rows: true\n"
     "class, columns: predicted) and per-class \"precision\", \"recall\", \"f1\"; for regression\n"
-    "\"rmse\" and \"r2\" (R^2 over all outputs).\n";
+    "\"rmse\" and \"r2\" (R^2 over all outputs).\n"
+    "--precision bf16 runs the forward pass in bf16 mixed precision (as train --precision bf16).\n";
 static const char PREDICT_HELP[] =
     "usage: dpmlp predict --model FILE (--data DIR | --input FILE.csv) [--proba] [--threads T]\n"
+    "                     [--precision fp32|bf16]\n"
     "One line per sample: the class index (classification) or the output values separated by\n"
     "commas (regression). Classification with --proba: CSV with a header row p0,...,pK-1,class\n"
     "and per sample the probability of every class and the top class (a one-output sigmoid\n"
@@ -64,23 +67,25 @@ static int print_predictions(const dp_spec *spec, const float *out, size_t n, in
     return cli_flush_stdout();
 }
 
-static int run_eval(const dp_model *m, const dp_dataset *test, int threads, int full)
+static int run_eval(const dp_model *m, const dp_dataset *test, const dp_eval_options *opt,
+                    int full)
 {
     dp_error err;
     if (full) {
         dp_metrics_full mf;
-        if (dp_evaluate_full(m, test, threads, &mf, &err) != DP_OK) return cli_fail(&err);
+        if (dp_evaluate_full(m, test, opt, &mf, &err) != DP_OK) return cli_fail(&err);
         dp_log_metrics_full(stdout, &mf);
         dp_metrics_full_free(&mf);
         return cli_flush_stdout();
     }
     dp_metrics mt;
-    if (dp_evaluate(m, test, threads, &mt, &err) != DP_OK) return cli_fail(&err);
+    if (dp_evaluate_ex(m, test, opt, &mt, &err) != DP_OK) return cli_fail(&err);
     dp_log_metrics(stdout, &mt, dp_spec_is_classification(dp_model_spec(m)));
     return 0;
 }
 
-static int run_predict(const dp_model *m, const dp_dataset *test, int threads, int proba)
+static int run_predict(const dp_model *m, const dp_dataset *test, const dp_eval_options *opt,
+                       int proba)
 {
     const dp_spec *spec = dp_model_spec(m);
     size_t n = dp_data_count(test);
@@ -91,7 +96,7 @@ static int run_predict(const dp_model *m, const dp_dataset *test, int threads, i
     if (!out) {
         fprintf(stderr, "dpmlp: out of memory for %zu predictions\n", n);
         rc = DP_EINTERNAL;
-    } else if (dp_predict(m, test, threads, out, &err) != DP_OK) {
+    } else if (dp_predict_ex(m, test, opt, out, &err) != DP_OK) {
         rc = cli_fail(&err);
     } else {
         rc = print_predictions(spec, out, n, proba);
@@ -112,8 +117,10 @@ static int eval_or_predict(int argc, char **argv, int predict)
         return 0;
     }
     char why[256];
-    int threads;
-    if ((rc = cli_threads(cmd, &o, &threads, why, sizeof why))) return rc;
+    dp_eval_options opt = {0, DP_PRECISION_FP32};
+    if ((rc = cli_threads(cmd, &o, &opt.threads, why, sizeof why)) ||
+        (rc = cli_check(cmd, dp_flags_precision(&o, &opt.precision, &err), &err)))
+        return rc;
     const char *path = dp_opts_get(&o, "model");
     if (!path) return cli_usage(cmd, "--model FILE is required");
     if (!dp_opts_get(&o, "data") && !dp_opts_get(&o, predict ? "input" : "test"))
@@ -124,8 +131,8 @@ static int eval_or_predict(int argc, char **argv, int predict)
     cli_data data;
     rc = cli_load_data(cmd, &o, dp_model_spec(m), 0, 1, &data);
     if (!rc)
-        rc = predict ? run_predict(m, data.test, threads, dp_opts_get(&o, "proba") != NULL)
-                     : run_eval(m, data.test, threads, dp_opts_get(&o, "metrics") != NULL);
+        rc = predict ? run_predict(m, data.test, &opt, dp_opts_get(&o, "proba") != NULL)
+                     : run_eval(m, data.test, &opt, dp_opts_get(&o, "metrics") != NULL);
     cli_free_data(&data);
     dp_model_free(m);
     return rc;

@@ -21,16 +21,17 @@ const dp_opt_def DP_TRAIN_OPTS[] = {
     {"bind", V},     {"reduce", V},  {"team", V},         {"steps", V},
     {"deterministic", S}, {"log", P}, {"save", P},        {"checkpoint", P},
     {"checkpoint-every", V}, {"resume", P}, {"resume-any-data", S}, {"verify-ranks", S},
-    {"quiet", S}, {"help", S},
+    {"quiet", S}, {"precision", V}, {"help", S},
     {"out", V}, {"leaky-slope", V}, {"dropout", V},
     /* validation, early stopping, lr schedules */
     {"val", P}, {"val-split", V}, {"early-stop", V}, {"schedule", V}, {"warmup", V},
     {"lr-min", V}, {"lr-step", V}, {"lr-gamma", V}, {"plateau-patience", V},
     {"plateau-factor", V}, {NULL, 0}};
 const dp_opt_def DP_EVAL_OPTS[] = {{"model", P}, {"data", P}, {"test", P},
-                                   {"threads", V}, {"metrics", S}, {"help", S}, {NULL, 0}};
+                                   {"threads", V}, {"precision", V}, {"metrics", S},
+                                   {"help", S}, {NULL, 0}};
 const dp_opt_def DP_PREDICT_OPTS[] = {{"model", P}, {"data", P}, {"input", P}, {"threads", V},
-                                      {"proba", S}, {"help", S}, {NULL, 0}};
+                                      {"proba", S}, {"precision", V}, {"help", S}, {NULL, 0}};
 const dp_opt_def DP_TOPO_OPTS[] = {{"threads", V}, {"bind", V}, {"help", S}, {NULL, 0}};
 #undef V
 #undef P
@@ -239,5 +240,16 @@ dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error
     cfg->verify_ranks = dp_opts_get(o, "verify-ranks") != NULL;
     cfg->resume_any_data = dp_opts_get(o, "resume-any-data") != NULL;
     cfg->quiet = dp_opts_get(o, "quiet") != NULL;
-    return val_schedule_flags(o, cfg, err);
+    if ((st = val_schedule_flags(o, cfg, err)) != DP_OK) return st;
+    return dp_flags_precision(o, &cfg->precision, err);
+}
+
+dp_status dp_flags_precision(const dp_opts *o, dp_precision *out, dp_error *err)
+{
+    const char *v = dp_opts_get(o, "precision");
+    int choice = DP_PRECISION_FP32;
+    dp_status st = v ? dp_flag_choice("precision", v, dp_names(DP_NAMES_PRECISION), &choice, err)
+                     : DP_OK;
+    if (st == DP_OK) *out = (dp_precision)choice;
+    return st;
 }

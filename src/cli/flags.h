@@ -55,5 +55,7 @@ dp_status dp_flags_dropout(const dp_opts *o, const dp_spec *spec, dp_train_confi
 /* Optimizer, schedule, parallelism flags on top of dp_train_config_defaults (threads and bind
  * are left to the caller, which knows the machine). */
 dp_status dp_flags_train_config(const dp_opts *o, dp_train_config *cfg, dp_error *err);
+/* --precision fp32|bf16 (fp32 when absent). */
+dp_status dp_flags_precision(const dp_opts *o, dp_precision *out, dp_error *err);
 
 #endif

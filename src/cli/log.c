@@ -155,10 +155,11 @@ void dp_log_run_fields(char *buf, size_t cap, const dp_epoch_stats *s, const dp_
 {
     int n = snprintf(buf, cap,
              "\"ranks\":%d,\"allreduce_s\":%.9g,\"threads\":%d,\"batch\":%d,\"bind\":\"%s\","
-             "\"reduce\":\"%s\",\"team\":\"%s\",\"deterministic\":%s%s",
+             "\"reduce\":\"%s\",\"team\":\"%s\",\"deterministic\":%s,\"precision\":\"%s\"%s",
              s->ranks, s->allreduce_s, c->threads, c->batch, dp_bind_name(c->bind),
              dp_reduce_name(c->reduce), dp_name_of(DP_NAMES_TEAM, c->team_openmp),
-             c->deterministic ? "true" : "false", s->partial ? ",\"partial\":true" : "");
+             c->deterministic ? "true" : "false", dp_name_of(DP_NAMES_PRECISION, c->precision),
+             s->partial ? ",\"partial\":true" : "");
     size_t len = n > 0 ? (size_t)n : 0;
     /* The lr in use and, with validation, what the schedule decides on. */
     put_num(buf, cap, &len, "lr", s->lr, 1);
@@ -194,11 +195,6 @@ static void put_str(char *buf, size_t cap, size_t *lenp, const char *key, const 
     *lenp = len;
 }
 
-static const char *output_of(dp_loss loss)
-{
-    return loss == DP_LOSS_XENT ? "softmax" : loss == DP_LOSS_BCE ? "sigmoid" : "linear";
-}
-
 /* The model and the optimizer: layers, activations, output, loss, optimizer settings. */
 static size_t header_model(char *buf, size_t cap, size_t len, const dp_log_run *r)
 {
@@ -206,8 +202,16 @@ static size_t header_model(char *buf, size_t cap, size_t len, const dp_log_run *
     const dp_train_config *c = r->cfg;
     HEAD_APPEND("\"layers\":[");
     for (int i = 0; i < sp->n_sizes; i++) HEAD_APPEND(i ? ",%d" : "%d", sp->sizes[i]);
-    HEAD_APPEND("],\"act\":\"%s\",\"output\":\"%s\",\"loss\":\"%s\"", dp_act_name(sp->hidden),
-                output_of(sp->loss), dp_loss_name(sp->loss));
+    /* Every weight layer's activation (the output's last), as dp_spec_layer_act resolves it. */
+    int n_layers = sp->n_sizes - 1;
+    HEAD_APPEND("],\"act\":[");
+    for (int l = 0; l + 1 < n_layers; l++)
+        HEAD_APPEND(l ? ",\"%s\"" : "\"%s\"", dp_act_name(dp_spec_layer_act(sp, l)));
+    HEAD_APPEND("],\"output\":\"%s\",\"leaky_slope\":%.9g,\"loss\":\"%s\",\"dropout\":[",
+                dp_act_name(dp_spec_layer_act(sp, n_layers - 1)), (double)sp->leaky_slope,
+                dp_loss_name(sp->loss));
+    for (int l = 0; l + 1 < n_layers; l++) HEAD_APPEND(l ? ",%.9g" : "%.9g", (double)c->dropout[l]);
+    HEAD_APPEND("],\"precision\":\"%s\"", dp_name_of(DP_NAMES_PRECISION, c->precision));
     HEAD_APPEND(",\"optim\":\"%s\",\"lr\":%.9g,\"momentum\":%.9g,\"weight_decay\":%.9g,"
                 "\"beta1\":%.9g,\"beta2\":%.9g,\"eps\":%.9g", dp_optim_name(c->optim),
                 (double)c->lr, (double)c->momentum, (double)c->weight_decay, (double)c->beta1,

@@ -99,6 +99,14 @@ static void apply_changes(const dp_opts *o, const dp_train_config *flag_cfg,
                  dp_reduce_name(cfg->reduce), dp_reduce_name(flag_cfg->reduce));
         cfg->reduce = flag_cfg->reduce;
     }
+    /* A checkpoint (format 3) stores --precision: kept unless the flag says otherwise. */
+    if (dp_opts_get(o, "precision") && flag_cfg->precision != cfg->precision) {
+        size_t len = strlen(changed);
+        snprintf(changed + len, cap - len, "%s--precision %s -> %s", len ? ", " : "",
+                 dp_name_of(DP_NAMES_PRECISION, cfg->precision),
+                 dp_name_of(DP_NAMES_PRECISION, flag_cfg->precision));
+        cfg->precision = flag_cfg->precision;
+    }
     /* Not stored in a checkpoint: this run's flags. */
     cfg->max_steps = flag_cfg->max_steps;
     cfg->team_openmp = flag_cfg->team_openmp;

@@ -70,6 +70,8 @@ static const char TRAIN_HELP[] =
     "                      oversubscribing)                      [pthreads]\n"
     "  --deterministic     same model bytes for every thread count (fixed micro-shards)\n"
     "  --verify-ranks      MPI: check every epoch that all ranks hold identical weights\n"
+    "  --precision P       fp32|bf16: bf16 rounds the GEMM operands to bf16 and sums in fp32\n"
+    "                      (weights, gradients, optimizer state, files stay fp32) [fp32]\n"
     "runs that survive\n"
     "  --checkpoint FILE   full training state, written atomically every N epochs, at the\n"
     "                      end, and when SIGINT/SIGTERM/SIGHUP stops the run after its\n"
@@ -77,8 +79,8 @@ static const char TRAIN_HELP[] =
     "  --checkpoint-every N  epochs between checkpoints          [1]\n"
     "  --resume FILE       continue a checkpointed run (give the same data flags); may change\n"
     "                      --epochs --lr --momentum --weight-decay --threads --bind --reduce\n"
-    "                      --team --steps --early-stop; checkpoints go on to FILE unless\n"
-    "                      --checkpoint; the schedule and --val-split are the checkpoint's\n"
+    "                      --team --steps --early-stop --precision; checkpoints go on to FILE\n"
+    "                      unless --checkpoint; the schedule and --val-split are the checkpoint's\n"
     "  --resume-any-data   resume even if the training data differs from the checkpoint's\n"
     "                      (its fingerprint is checked otherwise)\n"
     "output\n"
@@ -232,10 +234,11 @@ static int read_flags(const char *cmd, train_run *r)
 static void say_start(const train_run *r, const cli_data *data)
 {
     fprintf(stderr, "dpmlp: %zu training samples, %zu test; %d worker%s (%s); %s, batch %d, "
-                    "lr %g%s\n",
+                    "lr %g%s%s\n",
             dp_data_count(data->train), data->test ? dp_data_count(data->test) : (size_t)0,
             r->cfg.threads, r->cfg.threads == 1 ? "" : "s", r->why, dp_optim_name(r->cfg.optim), r->cfg.batch,
-            (double)r->cfg.lr, r->cfg.deterministic ? ", deterministic" : "");
+            (double)r->cfg.lr, r->cfg.deterministic ? ", deterministic" : "",
+            r->cfg.precision == DP_PRECISION_BF16 ? ", precision bf16" : "");
 }
 
 /* What the finished (or stopped) run leaves: its exit code and, on success, the model. */

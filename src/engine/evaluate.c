@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "metrics.h"
+#include "precision.h"
 #include "team.h"
 #include "shard.h"
 #include "worker.h"
@@ -45,9 +46,10 @@ static void eval_worker(dp_team *team, int t, void *arg)
     dp_worker_teardown(&j->c, t);
 }
 
-static dp_status run_eval(const dp_model *m, const dp_dataset *d, int threads, float *out,
-                          eval_job *j, dp_error *err)
+static dp_status run_eval(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
+                          float *out, eval_job *j, dp_error *err)
 {
+    int threads = opt->threads;
     memset(j, 0, sizeof *j);
     dp_status st = DP_OK;
     /* Prediction input may be features only: then only the input size must fit. */
@@ -57,6 +59,8 @@ static dp_status run_eval(const dp_model *m, const dp_dataset *d, int threads, f
                      d->source, d->n_in, m->spec.sizes[0]);
     if (st != DP_OK) return st;
     if (threads < 1) return dp_fail(err, DP_EUSAGE, "--threads must be at least 1");
+    if ((unsigned)opt->precision > DP_PRECISION_BF16)
+        return dp_fail(err, DP_EUSAGE, "--precision must be fp32 or bf16");
     j->d = d;
     j->out = out;
     j->c.spec = &m->spec;
@@ -64,7 +68,11 @@ static dp_status run_eval(const dp_model *m, const dp_dataset *d, int threads, f
     j->c.params = m->params;
     j->c.shard_cap = eval_rows_cap(&m->spec);
     j->c.forward_only = 1;
-    if ((st = dp_team_ctx_init(&j->c, threads, 0, err)) != DP_OK) return st;
+    if ((st = dp_team_ctx_init(&j->c, threads, 0, err)) != DP_OK ||
+        (st = dp_team_precision_open(&j->c, opt->precision, err)) != DP_OK)
+        return st;
+    /* bf16: the weights do not change, so one pack before the team serves every row. */
+    if (j->c.pack) dp_bf16_pack_part(j->c.pack, j->c.spec, j->c.lay, j->c.params, 0, 1);
     /* Unpinned, but widened to every allowed PU: workers inherit the caller's binding. */
     dp_topo *topo = NULL;
     dp_error topo_err;
@@ -79,11 +87,18 @@ static dp_status run_eval(const dp_model *m, const dp_dataset *d, int threads, f
     return st;
 }
 
-dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_metrics *out,
-                      dp_error *err)
+static void eval_job_free(eval_job *j)
+{
+    dp_team_precision_close(&j->c);
+    dp_team_ctx_free(&j->c);
+}
+
+dp_status dp_evaluate_ex(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
+                         dp_metrics *out, dp_error *err)
 {
     eval_job j;
-    dp_status st = run_eval(m, d, threads, NULL, &j, err);
+    int threads = opt->threads;
+    dp_status st = run_eval(m, d, opt, NULL, &j, err);
     if (st == DP_OK) {
         double loss = 0.0, score = 0.0;
         for (int u = 0; u < threads; u++) {
@@ -99,17 +114,31 @@ dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_me
         else
             out->mae = score / n;
     }
-    dp_team_ctx_free(&j.c);
+    eval_job_free(&j);
     return st;
+}
+
+dp_status dp_predict_ex(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
+                        float *out, dp_error *err)
+{
+    eval_job j;
+    dp_status st = run_eval(m, d, opt, out, &j, err);
+    eval_job_free(&j);
+    return st;
+}
+
+dp_status dp_evaluate(const dp_model *m, const dp_dataset *d, int threads, dp_metrics *out,
+                      dp_error *err)
+{
+    dp_eval_options opt = {threads, DP_PRECISION_FP32};
+    return dp_evaluate_ex(m, d, &opt, out, err);
 }
 
 dp_status dp_predict(const dp_model *m, const dp_dataset *d, int threads, float *out,
                      dp_error *err)
 {
-    eval_job j;
-    dp_status st = run_eval(m, d, threads, out, &j, err);
-    dp_team_ctx_free(&j.c);
-    return st;
+    dp_eval_options opt = {threads, DP_PRECISION_FP32};
+    return dp_predict_ex(m, d, &opt, out, err);
 }
 
 /* The classification half of dp_evaluate_full: confusion of the outputs y, then the scores. */
@@ -133,17 +162,17 @@ static dp_status class_metrics(const dp_dataset *d, const float *y, size_t K,
 
 /* Two passes: dp_evaluate's loss and accuracy (the numbers the training log reports), then
  * the outputs themselves for the per-class and regression metrics. */
-dp_status dp_evaluate_full(const dp_model *m, const dp_dataset *d, int threads,
+dp_status dp_evaluate_full(const dp_model *m, const dp_dataset *d, const dp_eval_options *opt,
                            dp_metrics_full *out, dp_error *err)
 {
     memset(out, 0, sizeof *out);
-    dp_status st = dp_evaluate(m, d, threads, &out->base, err);
+    dp_status st = dp_evaluate_ex(m, d, opt, &out->base, err);
     if (st != DP_OK) return st;
     out->classification = dp_spec_is_classification(&m->spec);
     size_t K = (size_t)m->spec.sizes[m->spec.n_sizes - 1];
     float *y = dp_alloc((d->n ? d->n : 1) * K * sizeof(float));
     if (!y) return dp_fail(err, DP_EINTERNAL, "out of memory for %zu outputs", d->n * K);
-    st = dp_predict(m, d, threads, y, err);
+    st = dp_predict_ex(m, d, opt, y, err);
     if (st == DP_OK && out->classification)
         st = class_metrics(d, y, K, out, err);
     else if (st == DP_OK)

@@ -12,6 +12,7 @@
 #include "dist.h"
 #include "err.h"
 #include "optim.h"
+#include "precision.h"
 #include "rng.h"
 #include "shard.h"
 #include "step.h"
@@ -118,6 +119,7 @@ static void run_steps(dp_team *team, train_ctx *c, int t, int epoch, epoch_acc *
     for (long step = a->start; step < c->steps_per_epoch; step++) {
         size_t b0 = (size_t)step * B;
         size_t nb = d->n - b0 < B ? d->n - b0 : B;
+        dp_team_bf16_refresh(team, &c->tc, t); /* bf16: this step's weights, packed once */
         int n_blocks = step_compute(c, t, b0, nb);
         dp_team_barrier(team);
         s->epoch_loss += s->step_loss;
@@ -276,6 +278,7 @@ static int run_epoch(dp_team *team, train_ctx *c, int t, int epoch, long first_s
     if (c->faulted) return 0;
     if (c->test) {
         size_t lo, hi;
+        dp_team_bf16_refresh(team, &c->tc, t);
         dp_shard_rows(c->test->n, t, c->tc.T, &lo, &hi);
         dp_eval_rows(&c->tc, t, c->test, lo, hi, NULL, &s->eval_loss, &s->eval_score);
     }
@@ -323,6 +326,8 @@ static dp_status check_config(const dp_train_config *cfg, dp_error *err)
         return dp_fail(err, DP_EUSAGE, "--weight-decay must be >= 0");
     if ((unsigned)cfg->reduce > DP_REDUCE_TREE)
         return dp_fail(err, DP_EUSAGE, "--reduce must be segmented, serial or tree");
+    if ((unsigned)cfg->precision > DP_PRECISION_BF16)
+        return dp_fail(err, DP_EUSAGE, "--precision must be fp32 or bf16");
     return DP_OK;
 }
 
@@ -388,6 +393,7 @@ static dp_topo *open_placement(const dp_train_config *cfg, const dp_train_hooks 
 static void free_ctx(train_ctx *c)
 {
     dp_ckpt_writer_close(c->writer);
+    dp_team_precision_close(&c->tc);
     dp_team_ctx_free(&c->tc);
     dp_free(c->reduced);
     dp_free(c->m1);
@@ -426,7 +432,11 @@ static dp_status init_ctx(train_ctx *c, dp_model *m, const dp_train_config *cfg,
     int moments = dp_optim_moments(cfg->optim);
     int n_blocks = plan_shards(c, cfg);
     dp_status st = dp_team_ctx_init(&c->tc, cfg->threads, n_blocks, err);
-    if (st != DP_OK) return st;
+    if (st != DP_OK || (st = dp_team_precision_open(&c->tc, cfg->precision, err)) != DP_OK)
+        return st;
+    char line[400];
+    dp_precision_describe(cfg->precision, line, sizeof line);
+    report(hooks, line);
     c->perm = malloc(c->train->n * sizeof *c->perm);
     if (moments >= 1) c->m1 = dp_calloc(n * sizeof(float));
     if (moments >= 2) c->m2 = dp_calloc(n * sizeof(float));

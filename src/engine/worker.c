@@ -8,6 +8,7 @@
 #include "err.h"
 #include "fpmode.h"
 #include "testhooks.h"
+#include "model_bf16.h"
 
 dp_status dp_team_ctx_init(team_ctx *c, int T, int n_blocks, dp_error *err)
 {
@@ -63,6 +64,8 @@ void dp_worker_setup(team_ctx *c, int t)
     if (st == DP_OK && c->dropout && !c->forward_only)
         st = dp_workspace_add_dropout(&c->ws[t], c->spec, c->dropout, &e);
     if (st != DP_OK) s->failed = 1;
+    if (st == DP_OK && c->pack && dp_workspace_bf16_attach(&c->ws[t], c->spec, c->pack, &e) != DP_OK)
+        s->failed = 1;
     for (int k = t; k < c->n_blocks; k += c->T) {
         c->grad[k] = dp_calloc(c->lay->n_params * sizeof(float));
         if (!c->grad[k]) s->failed = 1;

@@ -48,6 +48,7 @@ typedef struct team_ctx {
     int n_blocks;
     const dp_topo *topo;   /* binding: NULL for an unpinned team */
     const dp_plan *plan;
+    struct dp_bf16_pack *pack; /* --precision bf16: the weights in pair layout (precision.h) */
 } team_ctx;
 
 /* Allocates ctx->ws/slot for T workers (blocks are allocated by the workers). */

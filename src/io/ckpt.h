@@ -42,13 +42,14 @@ dp_status dp_model_file_load(const char *path, dp_spec *spec, float **params, si
  *   activations, dp_spec), f32 dropout[DP_MAX_SIZES - 2] (per hidden layer),
  *   f32 val_split, u32 early_stop, u32 schedule, u64 warmup, f32 lr_min,
  *   u32 lr_step, f32 lr_gamma, u32 plateau_patience, f32 plateau_factor, u32 best_epoch,
- *   f64 best_loss, u32 bad_epochs, u32 plateau_bad, u32 lr_cuts
+ *   f64 best_loss, u32 bad_epochs, u32 plateau_bad, u32 lr_cuts, u32 precision
  * | f32 params[n_params] | f32 m1[n_params] if n_moments >= 1 | f32 m2[...] if n_moments == 2
  * | f32 best_params[n_params] if best_epoch > 0 (version 3)
  * | u32 perm[n_train] | u32 crc32 of every byte before it
  * The one description of these fields is the table in ckpt_file.c. Version 1 files still load
  * (data_fingerprint 0 = not recorded, deterministic 0), and version 2 files (n_act 0: the
- * spec's hidden and loss give the activations; no dropout, no validation, constant schedule). */
+ * spec's hidden and loss give the activations; no dropout, no validation, constant schedule,
+ * fp32). */
 #define DP_CKPT_FORMAT_VERSION 3u
 #define DP_CKPT_OLDEST_VERSION 1u
 

@@ -60,6 +60,8 @@ enum { F_OPTIM, F_LR, F_MOM, F_WD, F_B1, F_B2, F_EPS, F_EPOCHS, F_BATCH, F_SEED,
        /* version 3: validation, early stopping, the lr schedule and their decisions */
        F_VSPLIT = F_DROP0 + DP_MAX_SIZES - 2, F_ESTOP, F_SCHED, F_WARMUP, F_LRMIN, F_LRSTEP,
        F_LRGAMMA, F_PPAT, F_PFACT, F_BEST, F_BLOSS, F_BAD, F_PBAD, F_CUTS,
+       /* version 3: the GEMMs' precision */
+       F_PRECISION,
        N_FIELDS };
 #define C3_(say, wire, mem, range, m, lo, hi) {say, CFG, wire, mem, range, 3, offsetof(dp_train_config, m), lo, hi}
 #define S3_(say, wire, mem, range, m, lo, hi) {say, ST, wire, mem, range, 3, offsetof(dp_train_state, m), lo, hi}
@@ -110,10 +112,12 @@ static const field FIELDS[N_FIELDS] = {
     S3_("bad_epochs is", 4, M_INT, R_INT, bad_epochs, 0, MAX_EPOCHS),
     S3_("plateau_bad is", 4, M_INT, R_INT, plateau_bad, 0, MAX_EPOCHS),
     S3_("lr_cuts is", 4, M_INT, R_INT, lr_cuts, 0, MAX_EPOCHS),
+    C3_("config precision", 4, M_INT, R_INT, precision, 0, DP_PRECISION_BF16),
 };
 
 _Static_assert(sizeof(dp_optim_kind) == sizeof(int) && sizeof(dp_reduce) == sizeof(int) &&
-                   sizeof(dp_act) == sizeof(int) && sizeof(dp_schedule) == sizeof(int),
+                   sizeof(dp_act) == sizeof(int) && sizeof(dp_schedule) == sizeof(int) &&
+                   sizeof(dp_precision) == sizeof(int),
                "enum members are stored through M_INT");
 
 /* Header bytes after the prologue for a version. */

@@ -11,6 +11,7 @@
 #include "kernels.h"
 #include "dropout.h"
 #include "loss.h"
+#include "model_bf16.h"
 #include "rng.h"
 
 void dp_layout_init(dp_layout *lay, const dp_spec *spec)
@@ -129,6 +130,7 @@ void dp_workspace_free(dp_workspace *ws)
     dp_free(ws->grad_b);
     dp_free(ws->labels);
     dp_free(ws->targets);
+    dp_bf16_ws_free(ws->bf16);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -149,8 +151,11 @@ void dp_model_forward_train(const dp_spec *spec, const dp_layout *lay, const flo
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
         int last = l + 1 == lay->n_layers;
         dp_act a = dp_spec_layer_act(spec, l);
-        dp_gemm_nn(m, out, in, layer_input(ws, l), in, params + lay->w_off[l], out,
-                   ws->act[l + 1], out, 0);
+        if (ws->bf16)
+            dp_bf16_forward(ws->bf16, l, m, in, out, layer_input(ws, l), ws->act[l + 1]);
+        else
+            dp_gemm_nn(m, out, in, layer_input(ws, l), in, params + lay->w_off[l], out,
+                       ws->act[l + 1], out, 0);
         dp_bias_act_forward(ws->act[l + 1], params + lay->b_off[l], m, out,
                             last ? DP_ACT_LINEAR : a, spec->leaky_slope, last ? NULL : ws->pre[l + 1]);
         ws->drop_on[l + 1] = 0;
@@ -183,11 +188,18 @@ double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float 
     dp_output_backward(dp_spec_layer_act(spec, L - 1), spec->loss, dz, ws->act[L], m, outputs);
     for (int l = L - 1; l >= 0; l--) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
-        dp_gemm_tn(in, out, m, layer_input(ws, l), in, dz, out, grad + lay->w_off[l], out,
-                   accumulate);
+        if (ws->bf16)
+            dp_bf16_wgrad(ws->bf16, m, in, out, layer_input(ws, l), dz, grad + lay->w_off[l],
+                          accumulate);
+        else
+            dp_gemm_tn(in, out, m, layer_input(ws, l), in, dz, out, grad + lay->w_off[l], out,
+                       accumulate);
         dp_colsum(grad + lay->b_off[l], dz, m, out, accumulate);
         if (l > 0) {
-            dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
+            if (ws->bf16)
+                dp_bf16_igrad(ws->bf16, l, m, in, out, dz, dprev);
+            else
+                dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
             if (ws->drop_on[l])
                 for (size_t i = 0; i < m * in; i++) dprev[i] *= ws->mask[l][i];
             dp_act_backward(dprev, ws->act[l], ws->pre[l], m * in, dp_spec_layer_act(spec, l - 1),

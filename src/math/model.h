@@ -47,6 +47,7 @@ typedef struct dp_workspace {
     float *pre[DP_MAX_SIZES];
     float *mask[DP_MAX_SIZES], *drop[DP_MAX_SIZES];
     int drop_on[DP_MAX_SIZES];
+    struct dp_bf16_ws *bf16;       /* non-NULL: the GEMMs run in bf16 (model_bf16.h) */
 } dp_workspace;
 
 /* Dropout of one training forward: rate[l] for hidden layer l (weight layer l's output), and

@@ -55,7 +55,7 @@ head = 20 + 4 * ns + 8
 if kind == "ckpt":
     st = head + 52
     n_params = struct.unpack_from("<Q", b, st + 52)[0]
-    hlen = st + 76 + 8 + 4 * 31 + 4 * 30 + 64  # format 3: n_act, slope, act[31], dropout[30], 64 bytes of validation/schedule
+    hlen = st + 76 + 8 + 4 * 31 + 4 * 30 + 64 + 4  # format 3: n_act, slope, act[31], dropout[30], validation/schedule, precision
     where = {"epoch": (st, "<I"), "global_step": (st + 12, "<Q"),
              "m2": (hlen + 8 * n_params + 4 * 3, "<I")}[field]
 else:

@@ -33,9 +33,9 @@ n_params, n_mom = struct.unpack_from("<QI", b, s + 52)
 hlen = s + 64 + (12 if ver >= 2 else 0)  # v2: + u64 data_fingerprint, u32 deterministic
 hlen += 8 + 4 * 31 + 4 * 30 if ver >= 3 else 0  # v3: n_act, slope, act[31], dropout[30]
 best = 0
-if ver >= 3:  # v3: 40 bytes of validation/schedule config, then best_epoch and 20 more
+if ver >= 3:  # v3: 40 bytes of validation/schedule config, then best_epoch and 20 more, precision
     best = struct.unpack_from("<I", b, hlen + 40)[0]
-    hlen += 64
+    hlen += 64 + 4
 arrays = 1 + n_mom + (best > 0)  # v3: the best epoch's weights after the moments
 if len(b) != hlen + 4 * n_params * arrays + 4 * n_train + 4: die("size")
 if struct.unpack_from("<I", b, len(b) - 4)[0] != zlib.crc32(b[:-4]): die("crc")

@@ -83,8 +83,8 @@ static void write_with_crc(const char *path, unsigned char *b, size_t len)
 #define EPOCH (ST + 0u)
 #define GSTEP (ST + 12u)
 /* format 3: n_act, slope, act[31], dropout[30], then 64 bytes of validation and
- * schedule fields */
-#define CK_V3 (8u + 4u * 31u + 4u * 30u + 64u)
+ * schedule fields, then u32 precision */
+#define CK_V3 (8u + 4u * 31u + 4u * 30u + 64u + 4u)
 #define CK_HLEN (ST + 76u + CK_V3)
 
 typedef struct fixture {
@@ -174,6 +174,8 @@ START_TEST(ckpt_counters_that_would_overflow)
     expect_ckpt(p, DP_EDATA, "config threads 100000");
     memcpy(b, orig, len), put_u32(b + ST + 72, 2), write_with_crc(p, b, len);
     expect_ckpt(p, DP_EDATA, "config deterministic 2");
+    memcpy(b, orig, len), put_u32(b + ST + 76, 2), write_with_crc(p, b, len);
+    expect_ckpt(p, DP_EDATA, "config precision 2, expected 0..1");
     memcpy(b, orig, len), put_u64(b + ST + 28, 0x7ff8000000000000ull), write_with_crc(p, b, len);
     expect_ckpt(p, DP_EDATA, "epoch_loss is nan");
     /* The largest accepted values still load. */
@@ -294,7 +296,13 @@ START_TEST(ckpt_version_1_still_loads)
     ck_assert_uint_eq(t.data_fingerprint, 0x1234abcd5678ef00ull);
     ck_assert_int_eq(c.deterministic, 1);
     dp_train_state_free(&t);
-    /* A version 2 file (format 3 without its 64 bytes) loads: no validation, constant lr. */
+    /* A version 2 file (format 3 without its block) loads: no validation, constant lr, fp32;
+     * version 3 keeps bf16. */
+    x.cfg.precision = DP_PRECISION_BF16;
+    ck_assert_msg(dp_ckpt_save(p, &x.spec, &x.cfg, &x.st, &e) == DP_OK, "%s", e.msg);
+    ck_assert_msg(dp_ckpt_load(p, &s, &c, &t, &e) == DP_OK, "%s", e.msg);
+    ck_assert_int_eq(c.precision, DP_PRECISION_BF16);
+    dp_train_state_free(&t);
     free(b);
     b = read_all(p, &len);
     unsigned char *v2 = malloc(len - CK_V3);
@@ -305,6 +313,7 @@ START_TEST(ckpt_version_1_still_loads)
     ck_assert_msg(dp_ckpt_load(p, &s, &c, &t, &e) == DP_OK, "%s", e.msg);
     ck_assert_int_eq(c.deterministic, 1);
     ck_assert_int_eq(c.schedule, DP_SCHED_CONSTANT);
+    ck_assert_int_eq(c.precision, DP_PRECISION_FP32);
     ck_assert_int_eq(t.best_epoch, 0);
     ck_assert_ptr_null(t.best_params);
     dp_train_state_free(&t);

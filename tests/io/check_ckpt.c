@@ -720,8 +720,9 @@ static void expect_ckpt_edata(const char *path, const char *word, const char *ct
 #define CK_SLOPE (CK_V3 + 4u)
 #define CK_ACT0 (CK_V3 + 8u)                   /* u32 act[31] */
 #define CK_DROP0 (CK_ACT0 + 4u * 31u)          /* f32 dropout[30] */
-/* then 40 bytes of validation and schedule config, 24 of their state (best_epoch first) */
-#define CK_HLEN (CK_DROP0 + 4u * 30u + 64u)
+/* then 40 bytes of validation and schedule config, 24 of their state (best_epoch first), and
+ * u32 precision */
+#define CK_HLEN (CK_DROP0 + 4u * 30u + 64u + 4u)
 #define CK_OPTIM CK_CFG
 #define CK_BATCH (CK_CFG + 32u)
 #define CK_REDUCE (CK_CFG + 48u)
