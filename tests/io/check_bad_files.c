@@ -174,7 +174,7 @@ START_TEST(ckpt_counters_that_would_overflow)
     expect_ckpt(p, DP_EDATA, "config threads 100000");
     memcpy(b, orig, len), put_u32(b + ST + 72, 2), write_with_crc(p, b, len);
     expect_ckpt(p, DP_EDATA, "config deterministic 2");
-    memcpy(b, orig, len), put_u32(b + ST + 76, 2), write_with_crc(p, b, len);
+    memcpy(b, orig, len), put_u32(b + CK_HLEN - 4, 2), write_with_crc(p, b, len); /* precision */
     expect_ckpt(p, DP_EDATA, "config precision 2, expected 0..1");
     memcpy(b, orig, len), put_u64(b + ST + 28, 0x7ff8000000000000ull), write_with_crc(p, b, len);
     expect_ckpt(p, DP_EDATA, "epoch_loss is nan");

@@ -202,7 +202,7 @@ START_TEST(ckpt_format_2_still_loads)
     unsigned char *b = read_all(cpath, &len);
     size_t v3_at = 20 + 4 * 4 + 8 + 52 + 76; /* prologue of 4 sizes, config, state (v2) */
     put_u32(b + 8, 2);
-    len = cut(b, len, v3_at, 8 + 4 * 31 + 4 * 30 + 64); /* + validation and schedule fields */
+    len = cut(b, len, v3_at, 8 + 4 * 31 + 4 * 30 + 64 + 4); /* + validation, schedule, precision */
     write_all(cpath, b, len);
     free(b);
     dp_spec r;
