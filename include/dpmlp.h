@@ -89,11 +89,16 @@ typedef struct dp_dataset dp_dataset;
 dp_status dp_spec_parse_layers(const char *text, dp_spec *spec, dp_error *err);
 dp_status dp_spec_validate(const dp_spec *spec, dp_error *err);
 int dp_spec_is_classification(const dp_spec *spec);
+/* The activation after weight layer `layer` (0 .. n_sizes-2, the output layer included): the
+ * hidden activation below the last layer, the loss's output activation on the last
+ * (xent→softmax, bce→sigmoid, mse/mae→linear). */
+dp_act dp_spec_layer_act(const dp_spec *spec, int layer);
 /* The one table of names: dp_names gives the NULL-terminated names of a kind's values in enum
  * order (the team's: 0 pthreads, 1 openmp); dp_name_lookup the value of a name, or -1;
  * dp_name_of the name of a value, or "?". */
 typedef enum dp_names_kind {
-    DP_NAMES_ACT, DP_NAMES_LOSS, DP_NAMES_OPTIM, DP_NAMES_BIND, DP_NAMES_REDUCE, DP_NAMES_TEAM
+    DP_NAMES_ACT, DP_NAMES_LOSS, DP_NAMES_OPTIM, DP_NAMES_BIND, DP_NAMES_REDUCE, DP_NAMES_TEAM,
+    DP_NAMES_EXPORT /* dp_export_format: onnx, npz, csv */
 } dp_names_kind;
 const char *const *dp_names(dp_names_kind kind);
 int dp_name_lookup(dp_names_kind kind, const char *name);
@@ -113,6 +118,19 @@ size_t dp_model_n_params(const dp_model *m);
 float *dp_model_params(dp_model *m);
 dp_status dp_model_save(const dp_model *m, const char *path, dp_error *err);
 dp_model *dp_model_load(const char *path, dp_error *err);
+
+/* Export: a model for other tools (formats described in dpmlp(1) and the README's Export
+ * section). onnx: opset 13, one Gemm + activation per layer, input "input" [batch, inputs],
+ * output "output"; npz: W0, b0, W1, b1, ... (y = x·W + b, W stored inputs × outputs, float32)
+ * and `activations`; csv: one long-format file layer,activation,tensor,row,col,value.
+ * dp_model_export writes path atomically; dp_model_export_stream writes to an open FILE*
+ * (stdout for `--out -`) and does not close it. DP_EUSAGE for an activation a format cannot
+ * express or a model too large for it, DP_EIO when the write fails. */
+typedef enum dp_export_format { DP_EXPORT_ONNX, DP_EXPORT_NPZ, DP_EXPORT_CSV } dp_export_format;
+dp_status dp_model_export(const dp_model *m, dp_export_format format, const char *path,
+                          dp_error *err);
+dp_status dp_model_export_stream(const dp_model *m, dp_export_format format, void *file /* FILE* */,
+                                 dp_error *err);
 
 /* Datasets. MNIST layout: dir holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
 dp_status dp_data_load_mnist(const char *dir, int test_split, dp_dataset **out, dp_error *err);

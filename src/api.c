@@ -6,6 +6,7 @@
 
 #include "ckpt.h"
 #include "dist.h"
+#include "export.h"
 #include "err.h"
 #include "kernels.h"
 #include "model.h"
@@ -131,4 +132,20 @@ void dp_build_info(char *buf, size_t len)
 #endif
              dp_topo_hwloc_version(), dp_kernels_select(getenv("DPMLP_KERNELS")),
              dp_dist_describe());
+}
+
+/* ---- export (io/export_*.c) ---- */
+
+dp_status dp_model_export(const dp_model *m, dp_export_format format, const char *path,
+                          dp_error *err)
+{
+    if (!m || !path) return dp_fail(err, DP_EUSAGE, "export: no model or no path");
+    return dp_export_save(path, format, &m->spec, m->params, err);
+}
+
+dp_status dp_model_export_stream(const dp_model *m, dp_export_format format, void *file,
+                                 dp_error *err)
+{
+    if (!m || !file) return dp_fail(err, DP_EUSAGE, "export: no model or no stream");
+    return dp_export_write(file, "<stream>", format, &m->spec, m->params, err);
 }

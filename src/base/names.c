@@ -10,10 +10,12 @@ static const char *const OPTIM[] = {"sgd", "momentum", "adam", NULL};
 static const char *const BIND[] = {"compact", "spread", "none", NULL};
 static const char *const REDUCE[] = {"segmented", "serial", "tree", NULL};
 static const char *const TEAM[] = {"pthreads", "openmp", NULL};
+static const char *const EXPORT[] = {"onnx", "npz", "csv", NULL};
 
 static const char *const *const TABLES[] = {
     [DP_NAMES_ACT] = ACT,       [DP_NAMES_LOSS] = LOSS,     [DP_NAMES_OPTIM] = OPTIM,
     [DP_NAMES_BIND] = BIND,     [DP_NAMES_REDUCE] = REDUCE, [DP_NAMES_TEAM] = TEAM,
+    [DP_NAMES_EXPORT] = EXPORT,
 };
 
 const char *const *dp_names(dp_names_kind kind)

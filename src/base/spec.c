@@ -68,6 +68,18 @@ size_t dp_spec_param_count(const dp_spec *spec)
     return n;
 }
 
+/* Today's semantics (one hidden activation, the output one fixed by the loss); per-layer
+ * activations replace this body, not its contract. */
+dp_act dp_spec_layer_act(const dp_spec *spec, int layer)
+{
+    if (layer < spec->n_sizes - 2) return spec->hidden;
+    switch (spec->loss) {
+    case DP_LOSS_XENT: return DP_ACT_SOFTMAX;
+    case DP_LOSS_BCE: return DP_ACT_SIGMOID;
+    default: return DP_ACT_LINEAR;
+    }
+}
+
 int dp_spec_is_classification(const dp_spec *spec)
 {
     return spec->loss == DP_LOSS_XENT || spec->loss == DP_LOSS_BCE;

@@ -46,6 +46,12 @@ int cli_flush_stdout(void)
     return DP_EIO;
 }
 
+int cli_fail_stdout(const dp_error *err)
+{
+    g_stdout_reported = 1;
+    return cli_fail(err);
+}
+
 int cli_close_stdout(int rc)
 {
     int st = cli_flush_stdout();

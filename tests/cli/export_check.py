@@ -1,0 +1,122 @@
+"""Export round trips for tests/cli/test_export.sh (run with Debian's /usr/bin/python3).
+
+usage: export_check.py onnx MODEL.onnx INPUT.csv PROBA.txt
+       export_check.py npz  MODEL.npz  INPUT.csv PROBA.txt
+       export_check.py csv  MODEL.csv  INPUT.csv PROBA.txt
+Checks the file (onnx.checker for ONNX), runs a forward pass of its own over the CSV's feature
+columns (a small NumPy evaluator of the ONNX operators dpmlp writes; plain NumPy for npz and
+csv) and compares it with `dpmlp predict --proba`'s output: exit 0 when every value is within
+1e-5, else 1 with the largest difference."""
+import sys
+
+import numpy as np
+
+TOL = 1e-5
+
+
+def act(name, x, alpha=0.01):
+    if name == "relu":
+        return np.maximum(x, 0)
+    if name == "sigmoid":
+        return 1 / (1 + np.exp(-x))
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "linear":
+        return x
+    if name == "softmax":
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    raise SystemExit(f"unknown activation {name!r}")
+
+
+def run_onnx(path, x):
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    g = model.graph
+    assert model.opset_import[0].version == 13, model.opset_import
+    assert [i.name for i in g.input] == ["input"], g.input
+    batch = g.input[0].type.tensor_type.shape.dim[0]
+    assert batch.dim_param and not batch.dim_value, "batch dimension must be symbolic"
+    env = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in g.initializer}
+    for t in g.initializer:
+        assert t.data_type == onnx.TensorProto.FLOAT, t.name
+    env["input"] = x
+    for n in g.node:
+        a = {at.name: onnx.helper.get_attribute_value(at) for at in n.attribute}
+        i = [env[k] for k in n.input]
+        op = n.op_type
+        if op == "Gemm":
+            assert not a.get("transA") and not a.get("transB")
+            y = a.get("alpha", 1.0) * (i[0] @ i[1]) + a.get("beta", 1.0) * i[2]
+        elif op in ("Relu", "Sigmoid", "Tanh", "Softmax"):
+            if op == "Softmax":
+                assert a.get("axis", -1) in (-1, 1)
+            y = act(op.lower(), i[0])
+        elif op == "LeakyRelu":
+            y = np.where(i[0] >= 0, i[0], a.get("alpha", 0.01) * i[0])
+        elif op == "Identity":
+            y = i[0]
+        elif op == "Mul":
+            y = i[0] * i[1]
+        elif op == "Add":
+            y = i[0] + i[1]
+        elif op == "Pow":
+            y = np.power(i[0], i[1])
+        else:
+            raise SystemExit(f"{path}: operator {op} not in the evaluator")
+        env[n.output[0]] = y
+    return env[g.output[0].name]
+
+
+def forward(layers, x):
+    for w, b, name in layers:
+        x = act(name, x @ w.astype(np.float64) + b.astype(np.float64))
+    return x
+
+
+def run_npz(path, x):
+    z = np.load(path, allow_pickle=False)
+    names = [str(s) for s in z["activations"]]
+    keys = sorted(z.files)
+    assert keys == sorted([f"W{i}" for i in range(len(names))] +
+                          [f"b{i}" for i in range(len(names))] + ["activations"]), keys
+    for i in range(len(names)):
+        assert z[f"W{i}"].dtype == np.float32 and z[f"W{i}"].ndim == 2
+    return forward([(z[f"W{i}"], z[f"b{i}"], names[i]) for i in range(len(names))], x)
+
+
+def run_csv(path, x):
+    import csv
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["layer", "activation", "tensor", "row", "col", "value"], rows[0]
+    cells = {}
+    for layer, name, t, r, c, v in rows[1:]:
+        cells.setdefault(int(layer), [name, {}, {}])[1 if t == "W" else 2][(int(r), int(c))] = float(v)
+    layers = []
+    for l in range(len(cells)):
+        name, wd, bd = cells[l]
+        w = np.zeros((max(k[0] for k in wd) + 1, max(k[1] for k in wd) + 1))
+        for (r, c), v in wd.items():
+            w[r, c] = v
+        b = np.array([bd[(0, c)] for c in range(w.shape[1])])
+        layers.append((w, b, name))
+    return forward(layers, x)
+
+
+def main():
+    kind, model, inp, proba = sys.argv[1:5]
+    want = np.loadtxt(proba, delimiter=",", ndmin=2)
+    x = np.loadtxt(inp, delimiter=",", ndmin=2)
+    run = {"onnx": run_onnx, "npz": run_npz, "csv": run_csv}[kind]
+    got = run(model, x[:, : int(sys.argv[5])] if len(sys.argv) > 5 else x)
+    got = np.asarray(got).reshape(want.shape)
+    diff = float(np.abs(got - want).max())
+    print(f"{kind}: {want.shape[0]} rows x {want.shape[1]} outputs, max |diff| {diff:.3g}")
+    sys.exit(0 if diff <= TOL else 1)
+
+
+main()
