@@ -10,12 +10,16 @@
 static const char EVAL_HELP[] =
     "usage: dpmlp eval --model FILE (--data DIR | --test FILE.csv) [--threads T]\n"
     "Prints one JSON object: {\"samples\":N,\"loss\":X,\"accuracy\":A} (classification) or\n"
-    "{\"samples\":N,\"loss\":X,\"mae\":M} (regression). --data DIR uses its t10k files.\n";
+    "{\"samples\":N,\"loss\":X,\"mae\":M} (regression). --data DIR uses its t10k files.\n"
+    "--test - reads the CSV from standard input.\n";
 static const char PREDICT_HELP[] =
     "usage: dpmlp predict --model FILE (--data DIR | --input FILE.csv) [--proba] [--threads T]\n"
     "One line per sample: the class index (classification) or the output values separated by\n"
     "commas (regression); --proba prints the output probabilities instead of the class.\n"
-    "--input rows may hold features only, or features followed by labels/targets (ignored).\n";
+    "--input rows may hold features only, or features followed by labels/targets (ignored);\n"
+    "--input - reads them from standard input. Output goes to standard output: a reader that\n"
+    "stops early (| head) ends predict quietly by SIGPIPE (exit 141 in the shell); a write that\n"
+    "fails (a full disk, > /dev/full) exits 74 with a message.\n";
 
 static int print_predictions(const dp_spec *spec, const float *out, size_t n, int proba)
 {
