@@ -210,6 +210,9 @@ typedef struct dp_train_hooks {
     volatile int *stop;
     dp_checkpoint_fn checkpoint;    /* NULL: no checkpoints */
     int checkpoint_every;           /* epochs between checkpoints (>= 1) */
+    /* May be NULL: just before on_step, that step's loss summed over its `samples` rows (all
+     * ranks), for a running loss on the progress line. */
+    void (*on_step_loss)(void *ctx, double loss_sum, size_t samples);
 } dp_train_hooks;
 
 /* Training, evaluation, prediction. */

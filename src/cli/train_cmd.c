@@ -128,6 +128,12 @@ static void on_step(void *ctx, int epoch, long step, long steps)
     if (t->progress) dp_progress_step(t->progress, epoch, step, steps);
 }
 
+static void on_step_loss(void *ctx, double loss_sum, size_t samples)
+{
+    train_output *t = ctx;
+    if (t->progress) dp_progress_loss(t->progress, loss_sum, samples);
+}
+
 static void on_epoch(void *ctx, const dp_epoch_stats *s)
 {
     train_output *t = ctx;
@@ -262,7 +268,7 @@ static int run_training(train_run *r, const cli_data *data)
     }
     install_signals();
     dp_train_hooks hooks = {on_message, on_step, on_epoch, &out, &g_stop,
-                            out.checkpoint ? on_checkpoint : NULL, (int)r->every};
+                            out.checkpoint ? on_checkpoint : NULL, (int)r->every, on_step_loss};
     dp_status st = dp_train_resume(model, data->train, data->test, &r->cfg, &hooks,
                                    r->resume ? &r->state : NULL, &err);
     rc = finish(r, &out, model, st, &err);
