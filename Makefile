@@ -71,7 +71,7 @@ help:
 	@echo "make check SAN=address,undefined   the same under AddressSanitizer + UBSan"
 	@echo "make check-tsan the threaded suites under ThreadSanitizer"
 	@echo "make xor        the classic first example: 2-2-1 sigmoid network learns XOR"
-	@echo "make bench      throughput at 1 and 2 threads (samples/s, speedup)"
+	@echo "make bench      throughput at 1 thread and nproc threads (THREADS=N: 1 and N)"
 	@echo "make bench-kernels  GFLOP/s of each kernel path at the shapes that matter"
 	@echo "make bench-deps python3-torch + OpenBLAS for the PyTorch column of make bench"
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
