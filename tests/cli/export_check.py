@@ -1,12 +1,16 @@
 """Export round trips for tests/cli/test_export.sh (run with Debian's /usr/bin/python3).
 
-usage: export_check.py onnx MODEL.onnx INPUT.csv PROBA.txt
+usage: export_check.py graph MODEL.onnx ACT,ACT,...   (e.g. gelu_tanh,leaky_relu:0.1,softmax)
+       export_check.py onnx MODEL.onnx INPUT.csv PROBA.txt
        export_check.py npz  MODEL.npz  INPUT.csv PROBA.txt
        export_check.py csv  MODEL.csv  INPUT.csv PROBA.txt
-Checks the file (onnx.checker for ONNX), runs a forward pass of its own over the CSV's feature
+graph: the ONNX graph (onnx.checker, then the evaluator) on random rows against a NumPy
+forward pass with the weights of its initializers W<l>, b<l> and the activations named.
+Otherwise: checks the file (onnx.checker for ONNX), runs a forward pass of its own over the CSV's feature
 columns (a small NumPy evaluator of the ONNX operators dpmlp writes; plain NumPy for npz and
 csv) and compares it with `dpmlp predict --proba`'s output: exit 0 when every value is within
-1e-5, else 1 with the largest difference."""
+1e-5 (relative to the value above 1: predict prints 6 significant digits), else 1 with the
+largest difference."""
 import sys
 
 import numpy as np
@@ -107,14 +111,40 @@ def run_csv(path, x):
     return forward(layers, x)
 
 
+def gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+def check_graph(path, names):
+    import onnx
+    from onnx import numpy_helper
+    init = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in onnx.load(path).graph.initializer}
+    x = np.random.default_rng(1).normal(size=(16, init["W0"].shape[0]))
+    want = x
+    for l, name in enumerate(names.split(",")):
+        z = want @ init[f"W{l}"] + init[f"b{l}"]
+        if name == "gelu_tanh":
+            want = gelu_tanh(z)
+        elif name.startswith("leaky_relu:"):
+            want = np.where(z >= 0, z, float(name.split(":")[1]) * z)
+        else:
+            want = act(name, z)
+    diff = float(np.abs(run_onnx(path, x) - want).max())
+    print(f"graph {names}: max |diff| {diff:.3g}")
+    sys.exit(0 if diff <= 1e-6 else 1)  # the graph's constants are float32
+
+
 def main():
+    if sys.argv[1] == "graph":
+        check_graph(sys.argv[2], sys.argv[3])
     kind, model, inp, proba = sys.argv[1:5]
     want = np.loadtxt(proba, delimiter=",", ndmin=2)
     x = np.loadtxt(inp, delimiter=",", ndmin=2)
     run = {"onnx": run_onnx, "npz": run_npz, "csv": run_csv}[kind]
     got = run(model, x[:, : int(sys.argv[5])] if len(sys.argv) > 5 else x)
     got = np.asarray(got).reshape(want.shape)
-    diff = float(np.abs(got - want).max())
+    # predict prints 6 significant digits: above 1 (regression values) the bound is relative.
+    diff = float((np.abs(got - want) / np.maximum(1.0, np.abs(want))).max())
     print(f"{kind}: {want.shape[0]} rows x {want.shape[1]} outputs, max |diff| {diff:.3g}")
     sys.exit(0 if diff <= TOL else 1)
 

@@ -59,6 +59,17 @@ round_trip tanh-softmax cls --layers 4,8,3 --act tanh
 round_trip sigmoid-bce bin --layers 4,8,1 --act sigmoid --loss bce
 round_trip linear-mse reg --layers 4,12,2 --act relu --loss mse --optim sgd --lr 0.05
 
+# GELU (tanh form, from Pow/Mul/Add/Tanh) and LeakyRelu graphs: written by the export suite
+# (no dpmlp activation reaches them yet), checked here against NumPy.
+BUILD=${BUILD:-build}
+if [ -x "$BUILD/tests/io/check_export" ]; then
+    DP_EXPORT_DUMP=$tmp CK_FORK=no "$BUILD/tests/io/check_export" >/dev/null
+    check "GELU + LeakyRelu graph passes onnx.checker and equals NumPy" \
+        $PY "$here/export_check.py" graph "$tmp/gelu_leaky.onnx" gelu_tanh,leaky_relu:0.1,softmax
+else
+    echo "skip GELU/LeakyRelu graph: no $BUILD/tests/io/check_export (make tests)"
+fi
+
 # --out - writes the same bytes to a pipe; a binary format is refused on a terminal.
 m="$tmp/relu-softmax.model"
 $DPMLP export --model "$m" --format onnx --out - | cmp -s - "$tmp/relu-softmax.onnx"
