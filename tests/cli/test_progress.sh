@@ -52,9 +52,9 @@ check "stderr to a file: no carriage returns or escapes" [ "$(tr -cd '\r\033' <"
 check "... one 'epoch N/2' line per epoch" [ "$(grep -c '^epoch [12]/2  train_loss' "$tmp/plain.err")" -eq 2 ]
 
 # SIGINT mid-epoch: the last epoch line is marked partial.
-"$DPMLP" train --data synthetic:400000 --layers 64,256,10 --epochs 50 --threads 2 2>"$tmp/int.err" &
+"$DPMLP" train --data synthetic:200000 --layers 64,256,10 --epochs 50 --threads 2 2>"$tmp/int.err" &
 pid=$!
-for _ in $(seq 50); do grep -q "workers run on" "$tmp/int.err" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "workers run on" "$tmp/int.err" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
 kill -INT $pid
 wait $pid
