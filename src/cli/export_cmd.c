@@ -79,6 +79,10 @@ int cmd_export(int argc, char **argv)
     if (to_stdout && format != DP_EXPORT_CSV && isatty(STDOUT_FILENO))
         return cli_usage(cmd, "--format %s is binary: not written to a terminal (redirect it, "
                               "or give --out FILE)", fmt);
+    struct stat a, b;
+    if (!to_stdout && stat(path, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        return cli_usage(cmd, "--model and --out name the same file '%s'", out);
     dp_model *m = dp_model_load(path, &err);
     if (!m) return cli_fail(&err);
     dp_status st = export_to(m, format, out, &err);

@@ -100,6 +100,10 @@ check "missing --out exits 64" [ $? -eq 64 ]
 $DPMLP export --model "$tmp/none.model" --format onnx --out "$tmp/x.onnx" 2>/dev/null
 check "missing model exits 66" [ $? -eq 66 ]
 check "... and writes nothing" [ ! -e "$tmp/x.onnx" ]
+cp "$m" "$tmp/same.model"
+$DPMLP export --model "$tmp/same.model" --format csv --out "$tmp/same.model" 2>/dev/null
+check "--out naming the model itself exits 64" [ $? -eq 64 ]
+check "... and the model is untouched" cmp -s "$m" "$tmp/same.model"
 $DPMLP export --help | grep -q "opset 13"
 check "export --help documents the formats" [ $? -eq 0 ]
 finish
