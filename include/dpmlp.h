@@ -121,7 +121,7 @@ dp_model *dp_model_load(const char *path, dp_error *err);
 
 /* Export: a model for other tools (formats described in dpmlp(1) and the README's Export
  * section). onnx: opset 13, one Gemm + activation per layer, input "input" [batch, inputs],
- * output "output"; npz: W0, b0, W1, b1, ... (y = x·W + b, W stored inputs × outputs, float32)
+ * output "output", W<l> stored outputs × inputs (transB = 1); npz: W0, b0, W1, b1, ... (y = x·W + b, W stored inputs × outputs, float32)
  * and `activations`; csv: one long-format file layer,activation,tensor,row,col,value.
  * dp_model_export writes path atomically; dp_model_export_stream writes to an open FILE*
  * (stdout for `--out -`) and does not close it. DP_EUSAGE for an activation a format cannot

@@ -1,6 +1,6 @@
 /* ONNX export: a ModelProto (IR version 7, opset 13) whose graph is one Gemm per layer with
  * its activation, input "input" [batch, inputs] with a symbolic batch dimension, output
- * "output", float32 initializers W<l> (inputs × outputs) and b<l>. Messages are encoded by
+ * "output", float32 initializers W<l> (outputs × inputs, used with transB = 1) and b<l>. Messages are encoded by
  * export_pb.c; the field numbers below are those of onnx.proto. */
 #include "export.h"
 
@@ -23,22 +23,34 @@ enum {
     IR_VERSION = 7, OPSET = 13
 };
 
+/* A float32 initializer of dims (nd of them) from v, row-major; with `transpose` v holds the
+ * dims[1] × dims[0] matrix whose transpose this is. */
 static void put_tensor(dp_buf *g, const char *name, const int64_t *dims, int nd,
-                       const float *v, size_t n)
+                       const float *v, size_t n, int transpose)
 {
     dp_buf t = {0};
     for (int i = 0; i < nd; i++) dp_pb_int(&t, TENSOR_DIMS, dims[i]);
     dp_pb_int(&t, TENSOR_TYPE, TENSOR_FLOAT);
     dp_pb_str(&t, TENSOR_NAME, name);
     dp_buf raw = {0};
-    dp_buf_f32s(&raw, v, n);
+    if (transpose)
+        for (size_t r = 0; r < (size_t)dims[0]; r++)
+            for (size_t c = 0; c < (size_t)dims[1]; c++)
+                dp_buf_f32s(&raw, v + c * (size_t)dims[0] + r, 1);
+    else
+        dp_buf_f32s(&raw, v, n);
     if (raw.failed) t.failed = 1;
     dp_pb_bytes(&t, TENSOR_RAW, raw.p, raw.len);
     dp_buf_free(&raw);
     dp_pb_msg(g, GRAPH_INIT, &t);
 }
 
-static void put_scalar(dp_buf *g, const char *name, float v) { put_tensor(g, name, NULL, 0, &v, 1); }
+/* Constants are shape [1], broadcast by the operators: OpenCV 4.6 mishandles 0-d tensors. */
+static void put_scalar(dp_buf *g, const char *name, float v)
+{
+    int64_t one[1] = {1};
+    put_tensor(g, name, one, 1, &v, 1, 0);
+}
 
 /* A node with up to two inputs, one output and an optional float or int attribute. */
 typedef struct node_attr {
@@ -71,27 +83,29 @@ static void put_node(dp_buf *g, const char *op, const char *in0, const char *in1
     dp_pb_msg(g, GRAPH_NODE, &n);
 }
 
-/* GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) from Pow, Mul, Add
- * and Tanh (opset 13 has no Gelu operator). Constants are per-layer scalar initializers. */
+/* GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) from Mul, Add and
+ * Tanh (opset 13 has no Gelu operator). x³ is x·x·x, not Pow: OpenCV 4.6 folds a Mul by a
+ * constant after Pow into Pow's input scale, computing (0.044715·x)³. Constants are
+ * per-layer initializers. */
 static void put_gelu(dp_buf *g, int l, const char *x, const char *y)
 {
-    static const char *const parts[] = {"three", "k", "c", "one", "half", "x3", "kx3", "s",
+    static const char *const parts[] = {"k", "c", "one", "half", "x2", "x3", "kx3", "s",
                                         "cs", "t", "t1", "xt"};
     char nm[12][32];
     for (int i = 0; i < 12; i++) snprintf(nm[i], sizeof nm[i], "gelu%d_%s", l, parts[i]);
-    put_scalar(g, nm[0], 3.0f);
-    put_scalar(g, nm[1], 0.044715f);
-    put_scalar(g, nm[2], (float)sqrt(2.0 / M_PI));
-    put_scalar(g, nm[3], 1.0f);
-    put_scalar(g, nm[4], 0.5f);
-    put_node(g, "Pow", x, nm[0], NULL, nm[5], NULL);
-    put_node(g, "Mul", nm[5], nm[1], NULL, nm[6], NULL);
+    put_scalar(g, nm[0], 0.044715f);
+    put_scalar(g, nm[1], (float)sqrt(2.0 / M_PI));
+    put_scalar(g, nm[2], 1.0f);
+    put_scalar(g, nm[3], 0.5f);
+    put_node(g, "Mul", x, x, NULL, nm[4], NULL);
+    put_node(g, "Mul", nm[4], x, NULL, nm[5], NULL);
+    put_node(g, "Mul", nm[5], nm[0], NULL, nm[6], NULL);
     put_node(g, "Add", x, nm[6], NULL, nm[7], NULL);
-    put_node(g, "Mul", nm[7], nm[2], NULL, nm[8], NULL);
+    put_node(g, "Mul", nm[7], nm[1], NULL, nm[8], NULL);
     put_node(g, "Tanh", nm[8], NULL, NULL, nm[9], NULL);
-    put_node(g, "Add", nm[9], nm[3], NULL, nm[10], NULL);
+    put_node(g, "Add", nm[9], nm[2], NULL, nm[10], NULL);
     put_node(g, "Mul", x, nm[10], NULL, nm[11], NULL);
-    put_node(g, "Mul", nm[11], nm[4], NULL, y, NULL);
+    put_node(g, "Mul", nm[11], nm[3], NULL, y, NULL);
 }
 
 /* The activation node(s) from x to y; linear writes none (the Gemm is named y instead). */
@@ -134,9 +148,11 @@ static void put_graph(dp_buf *g, const dp_export_layer *L, int n, const dp_onnx_
     for (int l = 0; l < n; l++) {
         snprintf(w, sizeof w, "W%d", l);
         snprintf(b, sizeof b, "b%d", l);
-        int64_t wd[2] = {L[l].in, L[l].out}, bd[1] = {L[l].out};
-        put_tensor(g, w, wd, 2, L[l].w, (size_t)L[l].in * (size_t)L[l].out);
-        put_tensor(g, b, bd, 1, L[l].b, (size_t)L[l].out);
+        /* W stored outputs × inputs with transB = 1, the layout PyTorch exports: every
+         * runtime takes it (OpenCV 4.6 refuses a Gemm without transB). */
+        int64_t wd[2] = {L[l].out, L[l].in}, bd[1] = {L[l].out};
+        put_tensor(g, w, wd, 2, L[l].w, (size_t)L[l].in * (size_t)L[l].out, 1);
+        put_tensor(g, b, bd, 1, L[l].b, (size_t)L[l].out, 0);
         if (l == n - 1)
             snprintf(y, sizeof y, "output");
         else
@@ -145,7 +161,8 @@ static void put_graph(dp_buf *g, const dp_export_layer *L, int n, const dp_onnx_
             snprintf(gemm, sizeof gemm, "%s", y);
         else
             snprintf(gemm, sizeof gemm, "gemm%d", l);
-        put_node(g, "Gemm", x, w, b, gemm, NULL);
+        node_attr trans_b = {"transB", 1, 0.0f, 1};
+        put_node(g, "Gemm", x, w, b, gemm, &trans_b);
         put_act(g, l, acts[l], alphas ? alphas[l] : 0.0f, gemm, y);
         snprintf(x, sizeof x, "%s", y);
     }

@@ -53,8 +53,9 @@ def run_onnx(path, x):
         i = [env[k] for k in n.input]
         op = n.op_type
         if op == "Gemm":
-            assert not a.get("transA") and not a.get("transB")
-            y = a.get("alpha", 1.0) * (i[0] @ i[1]) + a.get("beta", 1.0) * i[2]
+            assert not a.get("transA")
+            w = i[1].T if a.get("transB") else i[1]
+            y = a.get("alpha", 1.0) * (i[0] @ w) + a.get("beta", 1.0) * i[2]
         elif op in ("Relu", "Sigmoid", "Tanh", "Softmax"):
             if op == "Softmax":
                 assert a.get("axis", -1) in (-1, 1)
@@ -73,6 +74,17 @@ def run_onnx(path, x):
             raise SystemExit(f"{path}: operator {op} not in the evaluator")
         env[n.output[0]] = y
     return env[g.output[0].name]
+
+
+def run_cv2(path, x):
+    """The ONNX file in a real runtime, OpenCV's dnn module (python3-opencv), or None."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    net = cv2.dnn.readNetFromONNX(path)
+    net.setInput(np.ascontiguousarray(x, dtype=np.float32))
+    return net.forward().astype(np.float64)
 
 
 def forward(layers, x):
@@ -119,10 +131,10 @@ def check_graph(path, names):
     import onnx
     from onnx import numpy_helper
     init = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in onnx.load(path).graph.initializer}
-    x = np.random.default_rng(1).normal(size=(16, init["W0"].shape[0]))
+    x = np.random.default_rng(1).normal(size=(16, init["W0"].shape[1]))
     want = x
     for l, name in enumerate(names.split(",")):
-        z = want @ init[f"W{l}"] + init[f"b{l}"]
+        z = want @ init[f"W{l}"].T + init[f"b{l}"]  # stored outputs x inputs (transB = 1)
         if name == "gelu_tanh":
             want = gelu_tanh(z)
         elif name.startswith("leaky_relu:"):
@@ -130,8 +142,12 @@ def check_graph(path, names):
         else:
             want = act(name, z)
     diff = float(np.abs(run_onnx(path, x) - want).max())
-    print(f"graph {names}: max |diff| {diff:.3g}")
-    sys.exit(0 if diff <= 1e-6 else 1)  # the graph's constants are float32
+    cv = run_cv2(path, x)
+    cv_diff = float(np.abs(cv - want).max()) if cv is not None else 0.0
+    print(f"graph {names}: max |diff| {diff:.3g}" +
+          (f", OpenCV {cv_diff:.3g}" if cv is not None else " (no OpenCV)"))
+    # The graph's constants are float32; OpenCV computes in float32 throughout.
+    sys.exit(0 if diff <= 1e-6 and cv_diff <= 1e-5 else 1)
 
 
 def main():
@@ -143,6 +159,13 @@ def main():
     run = {"onnx": run_onnx, "npz": run_npz, "csv": run_csv}[kind]
     got = run(model, x[:, : int(sys.argv[5])] if len(sys.argv) > 5 else x)
     got = np.asarray(got).reshape(want.shape)
+    if kind == "onnx":
+        cv = run_cv2(model, x)
+        if cv is not None:
+            cv_diff = float((np.abs(cv.reshape(want.shape) - want) / np.maximum(1.0, np.abs(want))).max())
+            print(f"onnx in OpenCV: max |diff| {cv_diff:.3g}")
+            if cv_diff > TOL:
+                sys.exit(1)
     # predict prints 6 significant digits: above 1 (regression values) the bound is relative.
     diff = float((np.abs(got - want) / np.maximum(1.0, np.abs(want))).max())
     print(f"{kind}: {want.shape[0]} rows x {want.shape[1]} outputs, max |diff| {diff:.3g}")

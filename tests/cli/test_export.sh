@@ -39,6 +39,9 @@ with open(f"{d}/bin.csv", "w") as f, open(f"{d}/bin_x.csv", "w") as g:
         g.write(",".join(map(str, x)) + "\n")
 PYEOF
 
+$PY -c 'import cv2' 2>/dev/null && echo "OpenCV present: the ONNX files also run in cv2.dnn" ||
+    echo "note: no python3-opencv: the ONNX files are checked without a real runtime"
+
 # name train-flags... : trains, predicts --proba, exports every format and checks each.
 round_trip() {
     local name=$1 data=$2; shift 2
