@@ -50,6 +50,20 @@ check "eval --test - equals eval on the file" cmp -s eval_pipe.json eval_file.js
 : | $DPMLP predict --model file.model --input - 2>empty.err
 check "empty stdin exits 65 naming <stdin>" [ $? -eq 65 ] && grep -q "<stdin>" empty.err
 
+# A regression model predicts from features only, on a pipe as from a file.
+python3 -c '
+import random
+random.seed(2)
+for i in range(120):
+    a, b = random.uniform(-1, 1), random.uniform(-1, 1)
+    print(f"{a:.4f},{b:.4f},{a - b:.4f}")' >reg.csv
+cut -d, -f1-2 reg.csv >reg_x.csv
+$DPMLP train --train reg.csv --layers 2,8,1 --loss mse --epochs 2 --threads 1 --quiet --save reg.model
+$DPMLP predict --model reg.model --input reg.csv >reg_full.out
+cat reg_x.csv | $DPMLP predict --model reg.model --input - >reg_pipe.out
+check "regression predict --input - of features only exits 0" [ $? -eq 0 ]
+check "... and equals predict on the rows with targets" cmp -s reg_full.out reg_pipe.out
+
 # --- stdout out ---
 $DPMLP predict --model file.model --data synthetic:200000 2>head.err | head -1 >head.out
 rc=${PIPESTATUS[0]}
