@@ -74,7 +74,7 @@ help:
 	@echo "make check SAN=address,undefined   the same under AddressSanitizer + UBSan"
 	@echo "make check-tsan the threaded suites under ThreadSanitizer"
 	@echo "make xor        the classic first example: 2-2-1 sigmoid network learns XOR"
-	@echo "make bench      training throughput at 1 and all (nproc, or THREADS) threads, three widths, beside PyTorch and the FMA peak, and the bf16 rows"
+	@echo "make bench      training throughput at 1 and all (nproc, or THREADS=N) threads, three widths, beside PyTorch and the FMA peak, and the bf16 rows"
 	@echo "make bench-kernels  GFLOP/s of each kernel path at the shapes that matter"
 	@echo "make bench-deps python3-torch + OpenBLAS for the PyTorch column of make bench"
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"

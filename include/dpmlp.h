@@ -170,7 +170,8 @@ dp_status dp_dropout_validate(const dp_spec *spec, const dp_train_config *cfg, d
  * dp_name_of the name of a value, or "?". */
 typedef enum dp_names_kind {
     DP_NAMES_ACT, DP_NAMES_LOSS, DP_NAMES_OPTIM, DP_NAMES_BIND, DP_NAMES_REDUCE, DP_NAMES_TEAM,
-    DP_NAMES_SCHEDULE, DP_NAMES_PRECISION
+    DP_NAMES_SCHEDULE, DP_NAMES_PRECISION,
+    DP_NAMES_EXPORT /* dp_export_format: onnx, npz, csv */
 } dp_names_kind;
 const char *const *dp_names(dp_names_kind kind);
 int dp_name_lookup(dp_names_kind kind, const char *name);
@@ -197,6 +198,19 @@ size_t dp_model_n_params(const dp_model *m);
 float *dp_model_params(dp_model *m);
 dp_status dp_model_save(const dp_model *m, const char *path, dp_error *err);
 dp_model *dp_model_load(const char *path, dp_error *err);
+
+/* Export: a model for other tools (formats described in dpmlp(1) and the README's Export
+ * section). onnx: opset 13, one Gemm + activation per layer, input "input" [batch, inputs],
+ * output "output", W<l> stored outputs × inputs (transB = 1); npz: W0, b0, W1, b1, ... (y = x·W + b, W stored inputs × outputs, float32)
+ * and `activations`; csv: one long-format file layer,activation,tensor,row,col,value.
+ * dp_model_export writes path atomically; dp_model_export_stream writes to an open FILE*
+ * (stdout for `--out -`) and does not close it. DP_EUSAGE for an activation a format cannot
+ * express or a model too large for it, DP_EIO when the write fails. */
+typedef enum dp_export_format { DP_EXPORT_ONNX, DP_EXPORT_NPZ, DP_EXPORT_CSV } dp_export_format;
+dp_status dp_model_export(const dp_model *m, dp_export_format format, const char *path,
+                          dp_error *err);
+dp_status dp_model_export_stream(const dp_model *m, dp_export_format format, void *file /* FILE* */,
+                                 dp_error *err);
 
 /* Datasets. MNIST layout: dir holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
 dp_status dp_data_load_mnist(const char *dir, int test_split, dp_dataset **out, dp_error *err);
@@ -300,6 +314,9 @@ typedef struct dp_train_hooks {
     volatile int *stop;
     dp_checkpoint_fn checkpoint;    /* NULL: no checkpoints */
     int checkpoint_every;           /* epochs between checkpoints (>= 1) */
+    /* May be NULL: just before on_step, that step's loss summed over its `samples` rows (all
+     * ranks), for a running loss on the progress line. */
+    void (*on_step_loss)(void *ctx, double loss_sum, size_t samples);
 } dp_train_hooks;
 
 /* Training, evaluation, prediction. */

@@ -12,6 +12,8 @@ packages=(
     clang libomp-dev                # clang build, its OpenMP runtime, ThreadSanitizer via archer
     dataset-fashion-mnist           # the default training data
     gzip python3                    # the end-to-end tests generate their inputs with these
+    python3-numpy python3-onnx      # test_export.sh reads the exports back (onnx.checker, numpy.load)
+    python3-opencv                  # ... and runs the ONNX file in a real runtime (cv2.dnn)
     gnuplot-nox                     # scripts/scaling.sh and scripts/plot-log.sh draw PNGs
     libopenmpi-dev openmpi-bin      # make MPI=1 and the MPI tests (mpirun on this machine)
     libclang-rt-14-dev              # libFuzzer and sanitizer runtimes for clang (make fuzz)

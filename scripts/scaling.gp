@@ -32,8 +32,7 @@ if (nb + has_weak + nr > 0) {
     set xlabel 'threads'
 
     set output 'speedup.png'
-    set title sprintf("dpmlp speedup over 1 thread (strong: global batch %s; weak: %s per thread)\n%s", \
-        strong_batch . '', weak_batch . '', subtitle)
+    set title sprintf("%s\n%s", speedup_title, subtitle)
     set ylabel 'speedup (throughput / 1-thread throughput)'
     set yrange [0 : *]
     c = 2

@@ -58,8 +58,8 @@ options
 
 output (in DIR)
   scaling.csv    one row per point: mode,ranks,threads,bind,batch,per_thread_batch,reduce,
-                 samples_per_sec,allreduce_s,speedup,efficiency,forward_s,backward_s,reduce_s,update_s,
-                 wait_s,step_s,imbalance,gflops,sps_min,sps_max,reps,steps,load1
+                 samples_per_sec,speedup,efficiency,allreduce_s,forward_s,backward_s,reduce_s,
+                 update_s,wait_s,step_s,imbalance,gflops,sps_min,sps_max,reps,steps,load1
                  (phase times are worker 0's seconds per optimizer step, medians over reps;
                  wait_s = step_s - the four phases: barrier waits and bookkeeping;
                  load1 = 1-minute load average before the point: a busy machine shows here)
@@ -414,6 +414,12 @@ batch_threads = [t for t in sorted({r["threads"] for r in bt})
 strong_batch = strong[0]["batch"] if strong else ""
 weak_batch = next((r["per_thread_batch"] for r in rows if r["mode"] == "weak"), "")
 
+# The speedup plot's title names only the modes that were run (no "weak:  per thread" when
+# weak scaling is off).
+parts = ([f"strong: global batch {strong_batch}"] if strong else []) + \
+        ([f"weak: {weak_batch} per thread"] if has_weak else [])
+speedup_title = "dpmlp speedup over 1 thread" + (f" ({'; '.join(parts)})" if parts else "")
+
 def gq(v):  # a gnuplot single-quoted string
     return "'" + str(v).replace("'", "''") + "'"
 with open(os.path.join(out, "vars.gp"), "w") as f:
@@ -421,7 +427,8 @@ with open(os.path.join(out, "vars.gp"), "w") as f:
                     ("batch_threads", " ".join(map(str, batch_threads))), ("bind0", b0),
                     ("subtitle", f"layers {layers}, {data}, reduce {reduces.split(',')[0]} unless named, "
                                  f"{steps} steps/run, median of {reps} runs"),
-                    ("ncores", ncores), ("strong_batch", strong_batch), ("weak_batch", weak_batch)):
+                    ("ncores", ncores), ("strong_batch", strong_batch), ("weak_batch", weak_batch),
+                    ("speedup_title", speedup_title)):
         f.write(f"{name} = {gq(v)}\n")
     f.write(f"has_weak = {int(has_weak)}\nhas_phases = {int(has_phases)}\n")
     f.write(f"tmax = {max([r['threads'] for r in rows] + [1])}\nfps = {flops_per_sample}\n")

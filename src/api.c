@@ -7,6 +7,7 @@
 
 #include "ckpt.h"
 #include "dist.h"
+#include "export.h"
 #include "err.h"
 #include "kernels.h"
 #include "model.h"
@@ -177,4 +178,20 @@ dp_status dp_model_predict(const dp_model *m, size_t n, const float *x, float *o
     ws.act[L] = own_out;
     dp_workspace_free(&ws);
     return DP_OK;
+}
+
+/* ---- export (io/export_*.c) ---- */
+
+dp_status dp_model_export(const dp_model *m, dp_export_format format, const char *path,
+                          dp_error *err)
+{
+    if (!m || !path) return dp_fail(err, DP_EUSAGE, "export: no model or no path");
+    return dp_export_save(path, format, &m->spec, m->params, err);
+}
+
+dp_status dp_model_export_stream(const dp_model *m, dp_export_format format, void *file,
+                                 dp_error *err)
+{
+    if (!m || !file) return dp_fail(err, DP_EUSAGE, "export: no model or no stream");
+    return dp_export_write(file, "<stream>", format, &m->spec, m->params, err);
 }

@@ -13,12 +13,14 @@ static const char *const REDUCE[] = {"segmented", "serial", "tree", NULL};
 static const char *const TEAM[] = {"pthreads", "openmp", NULL};
 static const char *const SCHEDULE[] = {"constant", "step", "cosine", "plateau", NULL};
 static const char *const PRECISION[] = {"fp32", "bf16", NULL};
+static const char *const EXPORT[] = {"onnx", "npz", "csv", NULL};
 
 static const char *const *const TABLES[] = {
     [DP_NAMES_ACT] = ACT,       [DP_NAMES_LOSS] = LOSS,     [DP_NAMES_OPTIM] = OPTIM,
     [DP_NAMES_BIND] = BIND,     [DP_NAMES_REDUCE] = REDUCE, [DP_NAMES_TEAM] = TEAM,
     [DP_NAMES_SCHEDULE] = SCHEDULE,
     [DP_NAMES_PRECISION] = PRECISION,
+    [DP_NAMES_EXPORT] = EXPORT,
 };
 
 const char *const *dp_names(dp_names_kind kind)

@@ -46,6 +46,12 @@ int cli_flush_stdout(void)
     return DP_EIO;
 }
 
+int cli_fail_stdout(const dp_error *err)
+{
+    g_stdout_reported = 1;
+    return cli_fail(err);
+}
+
 int cli_close_stdout(int rc)
 {
     int st = cli_flush_stdout();
@@ -176,6 +182,9 @@ int cli_load_data(const char *cmd, const dp_opts *o, const dp_spec *spec, int wa
         return cli_usage(cmd, want_train ? "give --data DIR or --train FILE.csv"
                                          : "give --data DIR or --test/--input FILE.csv");
     if (sources > 1) return cli_usage(cmd, "--data and CSV files are exclusive");
+    if (want_train && train_csv && test_csv && !strcmp(train_csv, "-") && !strcmp(test_csv, "-"))
+        return cli_usage(cmd, "--train - and --test -: standard input is one stream, give a "
+                              "file for one of them");
     int rc;
     if (dir && !strncmp(dir, "synthetic:", 10))
         rc = load_synthetic(cmd, dir + 10, spec, want_train, seed, out);

@@ -32,6 +32,9 @@ int cli_flush_stdout(void);
 /* At exit: flushes and closes stdout; rc, or 74 when that fails and rc was 0. A reader that
  * went away (EPIPE, only seen where SIGPIPE is ignored: train) is not our failure. */
 int cli_close_stdout(int rc);
+/* A write to stdout failed and err says why: printed like cli_fail, and cli_close_stdout will
+ * not say it a second time. */
+int cli_fail_stdout(const dp_error *err);
 
 typedef struct cli_data {
     dp_dataset *train, *test;

@@ -15,7 +15,8 @@ static const char EVAL_HELP[] =
     "--metrics adds, for classification, \"macro_f1\", \"classes\", \"confusion\" (rows: true\n"
     "class, columns: predicted) and per-class \"precision\", \"recall\", \"f1\"; for regression\n"
     "\"rmse\" and \"r2\" (R^2 over all outputs).\n"
-    "--precision bf16 runs the forward pass in bf16 mixed precision (as train --precision bf16).\n";
+    "--precision bf16 runs the forward pass in bf16 mixed precision (as train --precision bf16).\n"
+    "--test - reads the CSV from standard input.\n";
 static const char PREDICT_HELP[] =
     "usage: dpmlp predict --model FILE (--data DIR | --input FILE.csv) [--proba] [--threads T]\n"
     "                     [--precision fp32|bf16]\n"
@@ -23,7 +24,10 @@ static const char PREDICT_HELP[] =
     "commas (regression). Classification with --proba: CSV with a header row p0,...,pK-1,class\n"
     "and per sample the probability of every class and the top class (a one-output sigmoid\n"
     "model has two classes: p0 = 1 - p1).\n"
-    "--input rows may hold features only, or features followed by labels/targets (ignored).\n";
+    "--input rows may hold features only, or features followed by labels/targets (ignored);\n"
+    "--input - reads them from standard input. Output goes to standard output: a reader that\n"
+    "stops early (| head) ends predict quietly by SIGPIPE (exit 141 in the shell); a write that\n"
+    "fails (a full disk, > /dev/full) exits 74 with a message.\n";
 
 /* The class a row predicts: argmax, or p > 0.5 for one sigmoid output. */
 static size_t top_class(const float *row, size_t K)

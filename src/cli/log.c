@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -345,6 +346,10 @@ struct dp_progress {
     int drawn;                  /* a bar is on the current line and must be cleared */
     long long last_ns;          /* monotonic time of the last redraw; < 0 = never */
     int show_lr;                /* a schedule moves the lr: each epoch line says it */
+    long long t0_ns;            /* start of this epoch's steps (creation or the last summary) */
+    long steps_seen;            /* steps reported since t0 (a resumed epoch starts mid-way) */
+    double loss_sum;            /* this epoch's step losses and samples, for the running loss */
+    size_t samples;
 };
 
 void dp_progress_show_lr(dp_progress *p)
@@ -367,13 +372,82 @@ dp_progress *dp_progress_new(FILE *out, int epochs, int force_plain)
     p->epochs = epochs;
     p->tty = out && !force_plain && isatty(fileno(out));
     p->last_ns = -1;
+    p->t0_ns = now_ns();
     return p;
+}
+
+void dp_progress_loss(dp_progress *p, double loss_sum, size_t samples)
+{
+    if (!p) return;
+    p->loss_sum += loss_sum;
+    p->samples += samples;
+}
+
+/* The terminal's width: the window size of `out`, else $COLUMNS, else 80. Asked at every
+ * redraw (10 Hz at most), so a resized pane is followed. */
+static int term_width(FILE *out)
+{
+    struct winsize ws;
+    if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long v = c ? strtol(c, NULL, 10) : 0;
+    return v > 0 && v < 10000 ? (int)v : 80;
+}
+
+/* Seconds as 42s, 12m05s or 3h12m; "?" before anything is known. */
+static void fmt_eta(char *b, size_t cap, double s)
+{
+    if (!(s >= 0) || s > 1e8) snprintf(b, cap, "?");
+    else if (s < 60) snprintf(b, cap, "%.0fs", s);
+    else if (s < 3600) snprintf(b, cap, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else snprintf(b, cap, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
+/* 5123 -> "5.1k", 1234567 -> "1.2M": the compact forms' rate. */
+static void fmt_rate(char *b, size_t cap, double r)
+{
+    if (r >= 1e6) snprintf(b, cap, "%.1fM", r / 1e6);
+    else if (r >= 1e4) snprintf(b, cap, "%.0fk", r / 1e3);
+    else if (r >= 1e3) snprintf(b, cap, "%.1fk", r / 1e3);
+    else snprintf(b, cap, "%.0f", r);
+}
+
+/* What one redraw shows. */
+typedef struct progress_view {
+    char ep[32], bar[BAR_WIDTH + 1], step[48], rate[32], loss[32], eta[32];
+    int pct;
+} progress_view;
+
+/* The widest form that fits in `width - 1` columns (the last column is left free so the
+ * cursor never wraps: a wrapped line is what filled narrow panes with copies of the bar). */
+static void progress_line(const progress_view *v, int width, char *line, size_t cap)
+{
+    size_t room = width > 1 ? (size_t)width - 1 : 1;
+    for (int form = 0; form < 6; form++) {
+        switch (form) {
+        case 0: snprintf(line, cap, " epoch %s [%s] %3d%%  step %s  %s samples/s  loss %s  ETA %s",
+                         v->ep, v->bar, v->pct, v->step, v->rate, v->loss, v->eta); break;
+        case 1: snprintf(line, cap, " epoch %s %3d%%  step %s  %s samples/s  loss %s  ETA %s",
+                         v->ep, v->pct, v->step, v->rate, v->loss, v->eta); break;
+        case 2: snprintf(line, cap, "ep %s %d%% step %s %s/s loss %s ETA %s", v->ep, v->pct,
+                         v->step, v->rate, v->loss, v->eta); break;
+        case 3: snprintf(line, cap, "%s %d%% %s %s/s loss %s ETA %s", v->ep, v->pct, v->step,
+                         v->rate, v->loss, v->eta); break;
+        case 4: snprintf(line, cap, "%s %d%% loss %s ETA %s", v->ep, v->pct, v->loss, v->eta);
+                break;
+        default: snprintf(line, cap, "%d%% ETA %s", v->pct, v->eta); break;
+        }
+        if (strlen(line) <= room) return;
+    }
+    if (room < cap) line[room] = '\0'; /* a pane narrower than any form: cut, never wrap */
 }
 
 void dp_progress_step(dp_progress *p, int epoch, long step, long steps_in_epoch)
 {
     /* Called from the hot loop every step: the common cases return before any work. */
-    if (!p || !p->tty) return;
+    if (!p) return;
+    p->steps_seen++;
+    if (!p->tty) return;
     long long t = now_ns();
     if (p->last_ns >= 0 && t - p->last_ns < REDRAW_NS) return;
     p->last_ns = t;
@@ -381,16 +455,26 @@ void dp_progress_step(dp_progress *p, int epoch, long step, long steps_in_epoch)
     double frac = steps_in_epoch > 0 ? (double)step / (double)steps_in_epoch : 0.0;
     if (frac < 0) frac = 0;
     if (frac > 1) frac = 1;
-    char bar[BAR_WIDTH + 1];
+    progress_view v;
     int fill = (int)(frac * BAR_WIDTH);
-    for (int i = 0; i < BAR_WIDTH; i++) bar[i] = i < fill ? '#' : '.';
-    bar[BAR_WIDTH] = '\0';
-    if (p->epochs > 0)
-        fprintf(p->out, "\r epoch %d/%d [%s] %3d%%  %ld/%ld steps", epoch, p->epochs, bar,
-                (int)(frac * 100), step, steps_in_epoch);
-    else
-        fprintf(p->out, "\r epoch %d [%s] %3d%%  %ld/%ld steps", epoch, bar, (int)(frac * 100),
-                step, steps_in_epoch);
+    for (int i = 0; i < BAR_WIDTH; i++) v.bar[i] = i < fill ? '#' : '.';
+    v.bar[BAR_WIDTH] = '\0';
+    v.pct = (int)(frac * 100);
+    if (p->epochs > 0) snprintf(v.ep, sizeof v.ep, "%d/%d", epoch, p->epochs);
+    else snprintf(v.ep, sizeof v.ep, "%d", epoch);
+    snprintf(v.step, sizeof v.step, "%ld/%ld", step, steps_in_epoch);
+    double secs = (double)(t - p->t0_ns) * 1e-9;
+    fmt_rate(v.rate, sizeof v.rate, secs > 0 ? (double)p->samples / secs : 0.0);
+    if (p->samples) snprintf(v.loss, sizeof v.loss, "%.4f", p->loss_sum / (double)p->samples);
+    else snprintf(v.loss, sizeof v.loss, "-");
+    /* ETA of the run: the steps left in this epoch and in the epochs after it, at this
+     * epoch's pace so far. */
+    long left = steps_in_epoch - step;
+    if (p->epochs > epoch) left += (long)(p->epochs - epoch) * steps_in_epoch;
+    fmt_eta(v.eta, sizeof v.eta, p->steps_seen > 0 ? secs / (double)p->steps_seen * (double)left : -1);
+    char line[256];
+    progress_line(&v, term_width(p->out), line, sizeof line);
+    fprintf(p->out, "\r%s\033[K", line);
     fflush(p->out);
     p->drawn = 1;
 }
@@ -426,10 +510,16 @@ void dp_progress_epoch(dp_progress *p, const dp_epoch_stats *s)
     }
     if (p->show_lr) APPEND("  lr %.3g", s->lr);
     APPEND("  %.2f s  %.0f samples/s", s->seconds, s->samples_per_sec);
+    /* A stop (signal or --steps) cut this epoch short: its numbers cover only part of it. */
+    if (s->partial) APPEND("  (partial: stopped after %ld steps)", s->steps);
 #undef APPEND
     fprintf(p->out, "%s\n", line);
     fflush(p->out);
     p->last_ns = -1;   /* the next epoch's first step draws at once */
+    p->t0_ns = now_ns();
+    p->steps_seen = 0;
+    p->loss_sum = 0.0;
+    p->samples = 0;
 }
 
 void dp_progress_free(dp_progress *p)

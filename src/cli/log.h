@@ -58,7 +58,11 @@ void dp_log_metrics_full(FILE *f, const dp_metrics_full *m);
  * otherwise prints nothing per step and one plain line per epoch. */
 typedef struct dp_progress dp_progress;
 dp_progress *dp_progress_new(FILE *out, int epochs, int force_plain);
+/* tty: percent, step, samples/s, running loss and ETA on one line that fits the terminal's
+ * width (narrower panes get shorter forms, never a wrapped line). */
 void dp_progress_step(dp_progress *p, int epoch, long step, long steps_in_epoch);
+/* The loss sum and sample count of the step about to be reported (running loss, samples/s). */
+void dp_progress_loss(dp_progress *p, double loss_sum, size_t samples);
 void dp_progress_epoch(dp_progress *p, const dp_epoch_stats *s);
 void dp_progress_free(dp_progress *p);
 /* Each epoch line also says the lr (runs with a schedule). */

@@ -15,6 +15,7 @@ static const char MAIN_HELP[] =
     "  eval      loss and accuracy of a saved model on a test set (JSON on stdout)\n"
     "  predict   one prediction per sample\n"
     "  topo      the topology and where each worker would be pinned\n"
+    "  export    a saved model as ONNX, NumPy .npz or CSV for other tools\n"
     "\n"
     "  --version build configuration; --help this text\n";
 
@@ -39,6 +40,7 @@ static int dispatch(int argc, char **argv)
     if (!strcmp(c, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(c, "predict")) return cmd_predict(argc, argv);
     if (!strcmp(c, "topo")) return cmd_topo(argc, argv);
+    if (!strcmp(c, "export")) return cmd_export(argc, argv);
     return cli_usage(NULL, "unknown command '%s'", c);
 }
 

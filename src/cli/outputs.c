@@ -31,7 +31,13 @@ static void dir_of(const char *path, char *dir, size_t cap)
  * writes) no longer than the file system takes. */
 static int check_output(const char *flag, const char *path, int atomic)
 {
-    if (!path || !strcmp(path, "-")) return 0;
+    if (!path) return 0;
+    /* Models and checkpoints are written to a temp file and renamed into place: a stream
+     * cannot take that, and a rename over a device or FIFO would replace the node itself. */
+    if (atomic && !strcmp(path, "-"))
+        return cli_usage("train", "--%s -: models and checkpoints are written atomically to a "
+                                  "file path, not to standard output", flag);
+    if (!strcmp(path, "-")) return 0;
     char dir[4096];
     dir_of(path, dir, sizeof dir);
     if (access(dir, W_OK | X_OK) != 0) {
@@ -44,6 +50,9 @@ static int check_output(const char *flag, const char *path, int atomic)
         fprintf(stderr, "dpmlp: --%s %s: is a directory, not a file name\n", flag, path);
         return DP_EIO;
     }
+    if (atomic && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return cli_usage("train", "--%s %s: not a regular file (written atomically by a rename, "
+                                  "which would replace it)", flag, path);
     if (!atomic && access(path, F_OK) == 0 && access(path, W_OK) != 0) {
         fprintf(stderr, "dpmlp: --%s %s: not writable: %s\n", flag, path, strerror(errno));
         return DP_EIO;

@@ -148,6 +148,13 @@ int cli_resume(const char *cmd, const dp_opts *o, const char *path, dp_spec *spe
     char changed[512] = "";
     apply_changes(o, &flag_cfg, cfg, changed, sizeof changed);
     if (changed[0] && !cfg->quiet) fprintf(stderr, "dpmlp: resume changes %s\n", changed);
+    /* A checkpoint does not store placement or team, so there is nothing to compare them
+     * with; a resume that gives them says so, like the changes above. */
+    static const char *const unstored[] = {"bind", "team", NULL};
+    for (int i = 0; unstored[i] && !cfg->quiet; i++)
+        if (dp_opts_get(o, unstored[i]))
+            fprintf(stderr, "dpmlp: resume runs with --%s %s (not stored in the checkpoint: "
+                            "this run's choice)\n", unstored[i], dp_opts_get(o, unstored[i]));
     *spec = ck_spec;
     if ((rc = resume_threads(cmd, o, cfg, why, why_len))) return rc;
     if (!cfg->quiet)

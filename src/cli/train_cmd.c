@@ -24,7 +24,7 @@ static const char TRAIN_HELP[] =
     "                      t10k is the test set. synthetic:N makes N seeded random samples\n"
     "  --train FILE.csv    one sample per row, optional header; classification: last column\n"
     "                      is the class; regression: last K columns are targets (K outputs)\n"
-    "  --test FILE.csv     evaluated after every epoch\n"
+    "  --test FILE.csv     evaluated after every epoch ('-' for either CSV: standard input)\n"
     "validation and early stopping (with validation, --save keeps the best epoch's weights)\n"
     "  --val-split F       hold out a seeded fraction F in (0, 1) of the training set for the\n"
     "                      whole run (chosen by --seed alone, never shuffled into training)\n"
@@ -78,14 +78,17 @@ static const char TRAIN_HELP[] =
     "                      current step\n"
     "  --checkpoint-every N  epochs between checkpoints          [1]\n"
     "  --resume FILE       continue a checkpointed run (give the same data flags); may change\n"
-    "                      --epochs --lr --momentum --weight-decay --threads --bind --reduce\n"
-    "                      --team --steps --early-stop --precision; checkpoints go on to FILE\n"
-    "                      unless --checkpoint; the schedule and --val-split are the checkpoint's\n"
+    "                      --epochs --lr --momentum --weight-decay --beta1 --beta2 --threads\n"
+    "                      --bind --team --reduce --steps --log --save --early-stop --precision\n"
+    "                      and turn on --deterministic (changed stored values and --bind/--team\n"
+    "                      are said on stderr); checkpoints go on to FILE unless --checkpoint;\n"
+    "                      the schedule and --val-split are the checkpoint's\n"
     "  --resume-any-data   resume even if the training data differs from the checkpoint's\n"
     "                      (its fingerprint is checked otherwise)\n"
     "output\n"
     "  --log FILE          JSON Lines, one object per epoch ('-' = stdout)\n"
-    "  --save FILE         the trained model (written atomically at the end)\n"
+    "  --save FILE         the trained model (written atomically at the end; a file path,\n"
+    "                      never '-': --save - and --checkpoint - exit 64)\n"
     "  --quiet             no progress or start-up lines on stderr\n"
     "\n"
     "exit codes: 0 ok, 64 usage, 65 bad data, 66 missing input, 70 internal, non-finite\n"
@@ -153,6 +156,12 @@ static void on_step(void *ctx, int epoch, long step, long steps)
 {
     train_output *t = ctx;
     if (t->progress) dp_progress_step(t->progress, epoch, step, steps);
+}
+
+static void on_step_loss(void *ctx, double loss_sum, size_t samples)
+{
+    train_output *t = ctx;
+    if (t->progress) dp_progress_loss(t->progress, loss_sum, samples);
 }
 
 static void on_epoch(void *ctx, const dp_epoch_stats *s)
@@ -322,7 +331,7 @@ static int run_training(train_run *r, const cli_data *data)
     }
     install_signals();
     dp_train_hooks hooks = {on_message, on_step, on_epoch, &out, &g_stop,
-                            out.checkpoint ? on_checkpoint : NULL, (int)r->every};
+                            out.checkpoint ? on_checkpoint : NULL, (int)r->every, on_step_loss};
     dp_status st = dp_train_val(model, data->train, val, data->test, &r->cfg, &hooks,
                                 r->resume ? &r->state : NULL, &err);
     rc = finish(r, &out, model, st, &err);

@@ -52,8 +52,10 @@ static dp_status run_eval(const dp_model *m, const dp_dataset *d, const dp_eval_
     int threads = opt->threads;
     memset(j, 0, sizeof *j);
     dp_status st = DP_OK;
-    /* Prediction input may be features only: then only the input size must fit. */
-    if (!out || d->labels || d->targets) st = dp_data_check_fits(d, &m->spec, err);
+    /* Prediction input may be features only (a CSV loaded with n_targets < 0: labels all 0,
+     * max_label -1): then only the input size must fit, for regression models too. */
+    int features_only = !d->targets && d->max_label < 0;
+    if (!out || !features_only) st = dp_data_check_fits(d, &m->spec, err);
     if (st == DP_OK && d->n_in != (size_t)m->spec.sizes[0])
         st = dp_fail(err, DP_EDATA, "%s: samples have %zu features but the input layer has %d",
                      d->source, d->n_in, m->spec.sizes[0]);

@@ -59,7 +59,7 @@ static void report_binding(train_ctx *c)
 
 /* Worker 0, between the step's two barriers: imbalance bookkeeping, progress, stop requests,
  * and a checkpoint write that failed in the background. */
-static void step_bookkeeping(train_ctx *c, int epoch, long step)
+static void step_bookkeeping(train_ctx *c, int epoch, long step, double loss, size_t nb)
 {
     double mx = 0.0, sum = 0.0;
     int T = c->tc.T;
@@ -74,6 +74,7 @@ static void step_bookkeeping(train_ctx *c, int epoch, long step)
     }
     c->global_step++;
     const dp_train_hooks *h = c->hooks;
+    if (h && h->on_step_loss) h->on_step_loss(h->ctx, loss, nb);
     if (h && h->on_step) h->on_step(h->ctx, epoch, step + 1, c->steps_per_epoch);
     if ((c->R == 1 && h && h->stop && *h->stop) ||
         (c->cfg->max_steps > 0 && c->global_step >= c->cfg->max_steps))
@@ -134,7 +135,7 @@ static void run_steps(dp_team *team, train_ctx *c, int t, int epoch, epoch_acc *
         a->steps++;
         a->steps_here++;
         a->samples += nb;
-        if (t == 0) step_bookkeeping(c, epoch, step);
+        if (t == 0) step_bookkeeping(c, epoch, step, loss, nb);
         dp_team_barrier(team);
         size_t bad = step_update_bad(c, t);
         if (bad) {

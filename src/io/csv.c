@@ -303,8 +303,9 @@ dp_status dp_csv_load(const char *path, int n_in, int n_targets, dp_dataset **ou
         return dp_fail(err, DP_EUSAGE, "%s: %d features and %d targets: out of range 1..%d",
                        path, n_in, n_targets, DP_MAX_WIDTH);
     uint64_t fsize;
-    FILE *f = dp_open_regular(path, "a CSV file", &fsize, err);
+    FILE *f = dp_open_input(path, "a CSV file", &fsize, err);
     if (!f) return err ? err->code : DP_ENOINPUT;
+    if (dp_path_is_stdin(path)) path = "<stdin>"; /* what messages and the note call it */
     csv_shape sh;
     csv_shape_init(&sh, path, n_in, n_targets);
     csv_load L;

@@ -29,6 +29,14 @@ int dp_open_regular_fd(const char *path, const char *expected, uint64_t *size, d
 /* The same as a stdio stream (binary, read-only). */
 FILE *dp_open_regular(const char *path, const char *expected, uint64_t *size, dp_error *err);
 
+/* Standard input ("-", or "/dev/stdin" by name; stdin_input.c): read to its end at the first
+ * call and kept for the process, each call a fresh read-only memory stream over those bytes
+ * (seekable, so two-pass loaders work on a pipe). DP_ENOINPUT when stdin cannot be read. */
+int dp_path_is_stdin(const char *path);
+FILE *dp_open_stdin(uint64_t *size, dp_error *err);
+/* dp_open_stdin for a stdin path, else dp_open_regular. */
+FILE *dp_open_input(const char *path, const char *expected, uint64_t *size, dp_error *err);
+
 /* Reads exactly n bytes at offset `at` (for the message); a short read is DP_EDATA
  * "truncated", a read error DP_ENOINPUT. */
 dp_status dp_read_exact(FILE *f, unsigned char *p, size_t n, const char *path, long at,

@@ -20,6 +20,7 @@ static const struct {
     {DP_NAMES_REDUCE, DP_REDUCE_TREE + 1},   {DP_NAMES_TEAM, 2},
     {DP_NAMES_SCHEDULE, DP_SCHED_PLATEAU + 1},
     {DP_NAMES_PRECISION, DP_PRECISION_BF16 + 1},
+    {DP_NAMES_EXPORT, DP_EXPORT_CSV + 1},
 };
 enum { NKINDS = sizeof KINDS / sizeof KINDS[0] };
 
@@ -63,7 +64,7 @@ END_TEST
 
 START_TEST(unknown_kind_has_no_names)
 {
-    dp_names_kind bogus = (dp_names_kind)(DP_NAMES_PRECISION + 1);
+    dp_names_kind bogus = (dp_names_kind)(DP_NAMES_EXPORT + 1);
     ck_assert_ptr_nonnull(dp_names(bogus));
     ck_assert_ptr_null(dp_names(bogus)[0]);
     ck_assert_int_eq(dp_name_lookup(bogus, "relu"), -1);

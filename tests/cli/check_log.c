@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,6 +488,8 @@ START_TEST(progress_tty_bar_throttled)
     }
     int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
     ck_assert_int_ge(slave, 0);
+    struct winsize wide = {24, 120, 0, 0}; /* the bar's form needs ~90 columns */
+    ck_assert_int_eq(ioctl(slave, TIOCSWINSZ, &wide), 0);
     FILE *tty = fdopen(slave, "w");
     ck_assert_ptr_nonnull(tty);
 
@@ -524,9 +527,47 @@ START_TEST(progress_tty_bar_throttled)
     ck_assert_int_ge(redraws, 1);
     ck_assert_msg(redraws <= 2 + (int)(elapsed * 10.0), "%d redraws in %.3f s", redraws, elapsed);
     ck_assert_ptr_nonnull(strstr(buf, "\r\033[Kepoch 1/2  train_loss 0.5123"));
-    ck_assert_ptr_nonnull(strstr(buf, "steps"));
+    ck_assert_ptr_nonnull(strstr(buf, "step 1/200000"));
+    ck_assert_ptr_nonnull(strstr(buf, "samples/s"));
+    ck_assert_ptr_nonnull(strstr(buf, "ETA"));
     /* The summary is the only line ended (the pty turns \n into \r\n). */
     ck_assert_int_eq(count_char(buf, '\n'), 1);
+}
+END_TEST
+
+/* A 50-column terminal: every redraw is at most 49 columns (a longer one wraps, and the
+ * next \r then redraws below it: the pane fills with copies), with the running loss given by
+ * dp_progress_loss in it. */
+START_TEST(progress_tty_fits_narrow_width)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
+        printf("check_log: progress_tty_fits_narrow_width skipped: no pty\n");
+        if (master >= 0) close(master);
+        return;
+    }
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(slave, 0);
+    struct winsize narrow = {24, 50, 0, 0};
+    ck_assert_int_eq(ioctl(slave, TIOCSWINSZ, &narrow), 0);
+    FILE *tty = fdopen(slave, "w");
+    ck_assert_ptr_nonnull(tty);
+    dp_progress *p = dp_progress_new(tty, 10, 0);
+    dp_progress_loss(p, 64 * 0.25, 64);
+    dp_progress_step(p, 10, 4690, 46900);
+    dp_progress_free(p);
+    fclose(tty);
+    char buf[4096];
+    ssize_t r = read(master, buf, sizeof buf - 1);
+    close(master);
+    ck_assert_int_gt(r, 0);
+    buf[r] = '\0';
+    char *line = strchr(buf, '\r'), *end = line ? strstr(line, "\033[K") : NULL;
+    ck_assert_ptr_nonnull(end);
+    *end = '\0';
+    ck_assert_msg(strlen(line + 1) <= 49, "%zu columns: '%s'", strlen(line + 1), line + 1);
+    ck_assert_msg(strstr(line, "10/10") && strstr(line, "10%") && strstr(line, "4690/46900") &&
+                  strstr(line, "loss 0.2500") && strstr(line, "ETA"), "'%s'", line + 1);
 }
 END_TEST
 
@@ -546,6 +587,7 @@ static Suite *log_suite(void)
     tcase_add_test(p, progress_plain_one_line_per_epoch);
     tcase_add_test(p, progress_null_safe);
     tcase_add_test(p, progress_tty_bar_throttled);
+    tcase_add_test(p, progress_tty_fits_narrow_width);
     suite_add_tcase(s, p);
     return s;
 }
