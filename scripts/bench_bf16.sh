@@ -58,7 +58,7 @@ dpmlp_run() { # layers batch precision rep
         { echo "bench_bf16: dpmlp failed ($1 batch $2 $3):" >&2; cat "$tmp/err" >&2; exit 70; }
     "$py" - "$tmp/log.jsonl" "$1" "$2" "$3" "$4" >>"$raw" <<'EOF'
 import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+recs = [r for r in (json.loads(l) for l in open(sys.argv[1]) if l.strip()) if "run" not in r]  # the header line describes the run
 n = sum(r["samples"] for r in recs); s = sum(r["seconds"] for r in recs)
 acc = recs[-1].get("test_accuracy")
 print(json.dumps({"kind": "dpmlp", "layers": sys.argv[2], "batch": int(sys.argv[3]),
