@@ -154,7 +154,9 @@ typedef struct dp_metrics {
 typedef struct dp_model dp_model;
 typedef struct dp_dataset dp_dataset;
 
-/* Spec helpers. */
+/* Spec helpers. dp_spec_parse_layers fills the whole spec: the sizes from text ("784,256,10"),
+ * the rest with the defaults (relu hidden layers, xent, n_act 0 = no per-layer list, leaky
+ * slope DP_LEAKY_SLOPE_DEFAULT); set fields after it. */
 dp_status dp_spec_parse_layers(const char *text, dp_spec *spec, dp_error *err);
 dp_status dp_spec_validate(const dp_spec *spec, dp_error *err);
 int dp_spec_is_classification(const dp_spec *spec);

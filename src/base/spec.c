@@ -9,7 +9,12 @@
 
 dp_status dp_spec_parse_layers(const char *text, dp_spec *spec, dp_error *err)
 {
-    spec->n_sizes = 0;
+    /* The whole spec, so a caller's stack struct holds no garbage in the fields it never sets
+     * (per-layer activations came after the first clients were written). */
+    memset(spec, 0, sizeof *spec);
+    spec->hidden = DP_ACT_RELU;
+    spec->loss = DP_LOSS_XENT;
+    spec->leaky_slope = DP_LEAKY_SLOPE_DEFAULT;
     const char *p = text;
     if (!p || !*p) return dp_fail(err, DP_EUSAGE, "--layers: empty list (want e.g. 784,256,10)");
     for (;;) {
