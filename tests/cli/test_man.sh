@@ -45,7 +45,7 @@ for f in $flags; do grep -qE -- "(^|[^a-z-])$f([^a-z0-9-]|$)" "$tmp/dpmlp.1.txt"
 check "every flag of every --help is in dpmlp(1) (missing:${missing:- none})" [ -z "$missing" ]
 
 # ---- environment, formats ----
-envs=$(grep -rhoE 'getenv\("[A-Z_]+"\)' src | sed -E 's/getenv\("(.*)"\)/\1/' | sort -u)
+envs=$(grep -rhoE 'getenv\("[A-Z0-9_]+"\)' src | sed -E 's/getenv\("(.*)"\)/\1/' | sort -u)
 missing=""
 for e in $(printf "%s\n" $envs SLURM_CPUS_PER_TASK | sort -u); do
     awk '/^\.SH ENVIRONMENT/ { on = 1; next } /^\.SH/ { on = 0 } on' "$tmp/dpmlp.1.txt" |
@@ -71,12 +71,16 @@ import struct, sys, zlib
 b = open(sys.argv[1], "rb").read()
 assert b[:8] == b"DPMLPMDL", b[:8]
 version, marker, n_sizes = struct.unpack_from("<III", b, 8)
-assert version == 1 and marker == 0x01020304 and n_sizes == 3, (version, marker, n_sizes)
+assert version == 2 and marker == 0x01020304 and n_sizes == 3, (version, marker, n_sizes)
 sizes = struct.unpack_from("<%dI" % n_sizes, b, 20)
 at = 20 + 4 * n_sizes
-act, loss, n_params = struct.unpack_from("<IIQ", b, at)
-at += 16
-assert sizes == (2, 3, 2) and act == 2 and loss == 0, (sizes, act, loss)
+hidden, loss = struct.unpack_from("<II", b, at)
+at += 8
+acts = struct.unpack_from("<%dI" % (n_sizes - 1), b, at)  # format 2: every layer's activation
+at += 4 * (n_sizes - 1)
+slope, n_params = struct.unpack_from("<fQ", b, at)
+at += 12
+assert sizes == (2, 3, 2) and hidden == 2 and loss == 0 and acts == (2, 4), (sizes, hidden, loss, acts)
 assert n_params == 2 * 3 + 3 * 2 + 3 + 2, n_params
 at += 4 * n_params
 assert len(b) == at + 4, (len(b), at)
