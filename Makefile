@@ -184,7 +184,7 @@ bench-kernels: $(BUILD)/libdpmlp.a
 	$(CC) -O2 -pthread scripts/peak_flops.c -o $(BUILD)/peak_flops
 	$(CC) $(CFLAGS) $(INC_tests) -o $(BUILD)/bench_kernels scripts/bench_kernels.c $(BUILD)/libdpmlp.a \
 	    $(LDFLAGS) $(BK_LIBS) $(LDLIBS)
-	$(BUILD)/bench_kernels --peak $$($(BUILD)/peak_flops --threads 1 | sed -n 's/.*gflops=//p') \
+	$(BUILD)/bench_kernels --peak $$($(BUILD)/peak_flops --threads 1 --reps 10 | sed -n 's/.*gflops=//p') \
 	    $(BENCH_KERNELS_ARGS)
 
 # PyTorch (and OpenBLAS, which it needs to be a fair peer) for the side-by-side columns.
