@@ -97,7 +97,6 @@ typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size
     {                                                                                      \
         ukr(R, V, 1, K, a, sa, b, ldb, pfd, c, ldc, m, acc);                              \
     }
-#define UKR_ROW(R) UKR_DEF(R, 1) UKR_DEF(R, 2) UKR_DEF(R, 3)
 /* Rows 9..12 only ever run with nv ≤ 2 (the 12x32 tile), so 36-accumulator kernels that
  * would spill are never built. */
 #define UKR_ROW(R) UKR_DEF(R, 1) UKR_DEF(R, 2) UKR_DEF(R, 3)
