@@ -72,7 +72,7 @@ help:
 	@echo "make check-tsan the threaded suites under ThreadSanitizer"
 	@echo "make xor        the classic first example: 2-2-1 sigmoid network learns XOR"
 	@echo "make bench      throughput at 1 and 2 threads (samples/s, speedup)"
-	@echo "make bench-kernels  GFLOP/s of each kernel path at the shapes that matter"
+	@echo "make bench-kernels  GFLOP/s of each kernel path and tile beside oneDNN/BLIS/libxsmm/OpenBLAS (if installed: scripts/deps.sh --bench)"
 	@echo "make bench-deps python3-torch + OpenBLAS for the PyTorch column of make bench"
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
 	@echo "make install PREFIX=/usr/local DESTDIR="

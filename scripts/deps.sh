@@ -17,6 +17,8 @@ packages=(
     libclang-rt-14-dev              # libFuzzer and sanitizer runtimes for clang (make fuzz)
 )
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch libopenblas0 time)
+# make bench-kernels: the GEMM libraries it times beside the own kernels (each optional).
+[ "${1:-}" = "--bench" ] && packages+=(libdnnl-dev libblis-dev libxsmm-dev libopenblas-dev)
 
 missing=()
 for p in "${packages[@]}"; do
