@@ -75,7 +75,7 @@ help:
 	@echo "make check-tsan the threaded suites under ThreadSanitizer"
 	@echo "make xor        the classic first example: 2-2-1 sigmoid network learns XOR"
 	@echo "make bench      training throughput at 1 and all (nproc, or THREADS=N) threads, three widths, beside PyTorch and the FMA peak, and the bf16 rows"
-	@echo "make bench-kernels  GFLOP/s of each kernel path at the shapes that matter"
+	@echo "make bench-kernels  GFLOP/s of each kernel path and tile beside oneDNN/BLIS/libxsmm/OpenBLAS (if installed: scripts/deps.sh --bench)"
 	@echo "make bench-deps python3-torch + OpenBLAS for the PyTorch column of make bench"
 	@echo "make fuzz       libFuzzer on every input reader, FUZZ_SECONDS each (default 60)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
@@ -195,7 +195,7 @@ bench-kernels: $(BUILD)/libdpmlp.a
 	$(CC) -O2 -pthread scripts/peak_flops.c -o $(BUILD)/peak_flops
 	$(CC) $(CFLAGS) $(INC_tests) -o $(BUILD)/bench_kernels scripts/bench_kernels.c $(BUILD)/libdpmlp.a \
 	    $(LDFLAGS) $(BK_LIBS) $(LDLIBS)
-	$(BUILD)/bench_kernels --peak $$($(BUILD)/peak_flops --threads 1 | sed -n 's/.*gflops=//p') \
+	$(BUILD)/bench_kernels --peak $$($(BUILD)/peak_flops --threads 1 --reps 10 | sed -n 's/.*gflops=//p') \
 	    $(BENCH_KERNELS_ARGS)
 
 # PyTorch (and OpenBLAS, which it needs to be a fair peer) for the side-by-side columns.

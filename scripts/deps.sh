@@ -21,6 +21,8 @@ packages=(
     libudev-dev                     # hwloc.pc's Libs.private: pkg-config --static --libs dpmlp
 )
 [ "${1:-}" = "--bench" ] && packages+=(python3-torch libopenblas0 time)
+# make bench-kernels: the GEMM libraries it times beside the own kernels (each optional).
+[ "${1:-}" = "--bench" ] && packages+=(libdnnl-dev libblis-dev libxsmm-dev libopenblas-dev)
 
 missing=()
 for p in "${packages[@]}"; do

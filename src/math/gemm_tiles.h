@@ -8,7 +8,6 @@
 typedef struct dp_gemm_cfg {
     const char *name; /* "8x48": rows x columns of C held in registers */
     int mr, nv;       /* rows, zmm vectors (16 floats) of columns: mr·nv accumulators */
-    int pf;           /* rows of an in-place B prefetched ahead when B exceeds L2 */
     const char *why;  /* short tag: the cores it is meant for */
 } dp_gemm_cfg;
 
@@ -23,11 +22,8 @@ const dp_gemm_cfg *dp_gemm_cfg_current(void);
 const dp_cpu_caches *dp_gemm_cpu(void);
 /* Depth of one k block for M rows of A and a column panel of nr floats: A's M × kc block and
  * the kc × nr panel of B fill at most half of L2, so both stay there while C's tiles sweep;
- * a multiple of 16, at least 64, or all of K. Only speed depends on it (k order is fixed). */
+ * a multiple of 16, at least 1024, or all of K. Only speed depends on it (k order is fixed). */
 size_t dp_gemm_kc(size_t M, size_t nr, size_t K);
-/* How many rows of an in-place B (K × N) to prefetch ahead; 0 when B fits
- * in L2 (the hardware prefetchers and L2 serve it). */
-size_t dp_gemm_pf_rows(size_t K, size_t N);
 /* Whether a kc × N block of B fills at most half of L2. */
 int dp_gemm_fits_l2(size_t kc, size_t N);
 

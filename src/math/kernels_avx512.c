@@ -58,15 +58,7 @@ INLINE void stv(float *p, __m512 x, int v, int nv, __mmask16 m)
         if (nv > 1) stv(c + i * ldc + 16, c##i##1, 1, nv, m);                              \
         if (nv > 2) stv(c + i * ldc + 32, c##i##2, 2, nv, m);                              \
     }
-/* pfd > 0: B is read in place with a row stride; its row pfd floats ahead is prefetched
- * (wide layers: every B row of a column panel sits on its own page, where the hardware
- * prefetchers stop, and the first row tile pulls each from DRAM). */
 #define LOAD_B                                                                             \
-    if (pfd) {                                                                             \
-        _mm_prefetch((const char *)(b + pfd), _MM_HINT_T0);                                \
-        if (nv > 1) _mm_prefetch((const char *)(b + pfd + 16), _MM_HINT_T0);               \
-        if (nv > 2) _mm_prefetch((const char *)(b + pfd + 32), _MM_HINT_T0);               \
-    }                                                                                      \
     __m512 b0 = ldv(b, 0, nv, m), b1 = b0, b2 = b0;                                        \
     if (nv > 1) b1 = ldv(b + 16, 1, nv, m);                                                \
     if (nv > 2) b2 = ldv(b + 32, 2, nv, m);
@@ -75,29 +67,28 @@ INLINE void stv(float *p, __m512 x, int v, int nv, __mmask16 m)
  * acol = 0: a(i,k) = a[i·sa + k] (A row-major, nn and nt);
  * acol = 1: a(i,k) = a[k·sa + i] (A transposed, tn). */
 INLINE void ukr(const int mr, const int nv, const int acol, size_t K, const float *a, size_t sa,
-                const float *b, size_t ldb, size_t pfd, float *c, size_t ldc, __mmask16 m,
+                const float *b, size_t ldb, float *c, size_t ldc, __mmask16 m,
                 int accumulate)
 {
     DP_UKR_BODY
 }
 
 typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size_t ldb,
-                       size_t pfd, float *c, size_t ldc, __mmask16 m, int accumulate);
+                       float *c, size_t ldc, __mmask16 m, int accumulate);
 
 #define UKR_DEF(R, V)                                                                      \
     static void ukr_r##R##_##V(size_t K, const float *a, size_t sa, const float *b,       \
-                               size_t ldb, size_t pfd, float *c, size_t ldc, __mmask16 m, \
+                               size_t ldb, float *c, size_t ldc, __mmask16 m, \
                                int acc)                                                    \
     {                                                                                      \
-        ukr(R, V, 0, K, a, sa, b, ldb, pfd, c, ldc, m, acc);                              \
+        ukr(R, V, 0, K, a, sa, b, ldb, c, ldc, m, acc);                              \
     }                                                                                      \
     static void ukr_c##R##_##V(size_t K, const float *a, size_t sa, const float *b,       \
-                               size_t ldb, size_t pfd, float *c, size_t ldc, __mmask16 m, \
+                               size_t ldb, float *c, size_t ldc, __mmask16 m, \
                                int acc)                                                    \
     {                                                                                      \
-        ukr(R, V, 1, K, a, sa, b, ldb, pfd, c, ldc, m, acc);                              \
+        ukr(R, V, 1, K, a, sa, b, ldb, c, ldc, m, acc);                              \
     }
-#define UKR_ROW(R) UKR_DEF(R, 1) UKR_DEF(R, 2) UKR_DEF(R, 3)
 /* Rows 9..12 only ever run with nv ≤ 2 (the 12x32 tile), so 36-accumulator kernels that
  * would spill are never built. */
 #define UKR_ROW(R) UKR_DEF(R, 1) UKR_DEF(R, 2) UKR_DEF(R, 3)
@@ -120,14 +111,14 @@ static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
  * in place (broadcasts need no packing). */
 static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size_t M,
                   size_t nr, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
-                  size_t pfd, float *C, size_t ldc, int accumulate)
+                  float *C, size_t ldc, int accumulate)
 {
     size_t nv = (nr + 15) / 16, step = (size_t)g->mr;
     __mmask16 m = tail_mask(nr - 16 * (nv - 1));
     for (size_t i0 = 0; i0 < M; i0 += step) {
         size_t mr = min_sz(step, M - i0);
         const float *a = acol ? A + i0 : A + i0 * lda;
-        tab[mr - 1][nv - 1](K, a, lda, B, ldb, pfd, C + i0 * ldc, ldc, m, accumulate);
+        tab[mr - 1][nv - 1](K, a, lda, B, ldb, C + i0 * ldc, ldc, m, accumulate);
     }
 }
 
@@ -141,7 +132,6 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
 {
     const dp_gemm_cfg *g = dp_gemm_cfg_current();
     size_t nr_max = 16 * (size_t)g->nv, kc = dp_gemm_kc(M, nr_max, K), k0 = 0;
-    size_t pfd = ldb * dp_gemm_pf_rows(K, N);
     do {
         size_t kb = min_sz(kc, K - k0);
         const float *a = acol ? A + k0 * lda : A + k0, *b = B + k0 * ldb;
@@ -152,11 +142,11 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
             for (size_t i0 = 0; i0 < M; i0 += (size_t)g->mr)
                 for (size_t j0 = 0; j0 < N; j0 += nr_max)
                     panel(tab, g, acol, min_sz((size_t)g->mr, M - i0), min_sz(nr_max, N - j0),
-                          kb, a + i0, lda, b + j0, ldb, pfd, C + i0 * ldc + j0, ldc, acc);
+                          kb, a + i0, lda, b + j0, ldb, C + i0 * ldc + j0, ldc, acc);
         } else {
             for (size_t j0 = 0; j0 < N; j0 += nr_max)
-                panel(tab, g, acol, M, min_sz(nr_max, N - j0), kb, a, lda, b + j0, ldb, pfd,
-                      C + j0, ldc, acc);
+                panel(tab, g, acol, M, min_sz(nr_max, N - j0), kb, a, lda, b + j0, ldb, C + j0,
+                      ldc, acc);
         }
         k0 += kb;
     } while (k0 < K);
@@ -333,7 +323,7 @@ static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t ld
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
             pack_bt(P, nr_max, B + j0 * ldb + k0, ldb, nr, kc);
-            panel(ukr_row, g, 0, M, nr, kc, A + k0, lda, P, nr_max, 0, C + j0, ldc,
+            panel(ukr_row, g, 0, M, nr, kc, A + k0, lda, P, nr_max, C + j0, ldc,
                   accumulate || k0 > 0);
         }
     }
