@@ -103,9 +103,10 @@ START_TEST(npz_zip_structure)
     for (size_t i = 0; i < sizeof params / sizeof *params; i++) params[i] = 0.5f * (float)i;
     size_t len;
     unsigned char *z = (unsigned char *)write_to_memory(DP_EXPORT_NPZ, &s, params, &len);
-    static const char *const names[] = {"W0.npy", "b0.npy", "W1.npy", "b1.npy", "activations.npy"};
+    static const char *const names[] = {"W0.npy", "b0.npy", "W1.npy", "b1.npy", "activations.npy",
+                                        "leaky_slope.npy"};
     size_t at = 0;
-    for (int m = 0; m < 5; m++) {
+    for (int m = 0; m < 6; m++) {
         ck_assert_uint_le(at + 30, len);
         ck_assert_uint_eq(dp_get_u32(z + at), 0x04034b50u);
         uint32_t crc = dp_get_u32(z + at + 14), size = dp_get_u32(z + at + 18);
@@ -123,10 +124,15 @@ START_TEST(npz_zip_structure)
             ck_assert_uint_eq(dp_get_u32(data + 10 + hl + 4), dp_float_bits(0.5f));
         }
         if (m == 4) ck_assert(strstr((const char *)data + 10, "'<U7'") != NULL); /* "sigmoid" */
+        if (m == 5) { /* one slope per layer, 0 where the layer is not leaky_relu */
+            ck_assert(strstr((const char *)data + 10, "'shape': (2,)") != NULL);
+            ck_assert_uint_eq(size, 10 + hl + 2 * 4);
+            ck_assert_uint_eq(dp_get_u32(data + 10 + hl), 0u);
+        }
         at += 30 + nl + size;
     }
     ck_assert_uint_eq(dp_get_u32(z + len - 22), 0x06054b50u);
-    ck_assert_uint_eq(z[len - 12], 5); /* entries */
+    ck_assert_uint_eq(z[len - 12], 6); /* entries */
     ck_assert_uint_eq(dp_get_u32(z + len - 6), at); /* central directory offset */
     free(z);
 }
