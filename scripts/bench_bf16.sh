@@ -69,7 +69,12 @@ EOF
 
 torch_run() { # layers batch precision rep
     local ac=(); [ "$3" = bf16 ] && ac=(--autocast-bf16)
-    env OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" "$py" "$here/bench_torch.py" \
+    # Each precision at its best: fp32 runs its GEMMs in OpenBLAS, whose pool and OpenMP's fight
+    # over the cores when both spin (bench.sh does the same above one thread); bf16 autocast
+    # runs in oneDNN on OpenMP alone, which measured 1.7x slower with passive waiting.
+    local wait=(-u OMP_WAIT_POLICY)
+    [ "$3" = fp32 ] && [ "$threads" -gt 1 ] && wait=(OMP_WAIT_POLICY=PASSIVE)
+    env "${wait[@]}" OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" "$py" "$here/bench_torch.py" \
         --bf16-rows "${ac[@]}" "${torch_data[@]}" --layers "$1" --threads "$threads" --batches "$2" \
         --steps "$steps" --reps 1 --warmup 5 --seed "$4" >"$tmp/t.out" 2>"$tmp/t.err" ||
         { echo "bench_bf16: bench_torch.py failed ($1 batch $2 $3):" >&2; tail -5 "$tmp/t.err" >&2; exit 70; }
