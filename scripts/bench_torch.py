@@ -15,6 +15,16 @@ import sys
 import time
 
 
+def make_mlp(nn, sizes):
+    """Linear layers with ReLU between them: the network dpmlp trains for these sizes."""
+    mods = []
+    for i in range(len(sizes) - 1):
+        mods.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            mods.append(nn.ReLU())
+    return nn.Sequential(*mods)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", default="1", help="comma list of torch.set_num_threads values")
@@ -48,12 +58,7 @@ def main():
             xs = [torch.rand(b, sizes[0]) for _ in range(a.pool)]
             ys = [torch.randint(0, sizes[-1], (b,)) for _ in range(a.pool)]
             for rep in range(a.reps):
-                mods = []
-                for i in range(len(sizes) - 1):
-                    mods.append(nn.Linear(sizes[i], sizes[i + 1]))
-                    if i < len(sizes) - 2:
-                        mods.append(nn.ReLU())
-                model = nn.Sequential(*mods)
+                model = make_mlp(nn, sizes)
                 loss_fn = nn.CrossEntropyLoss()
                 opt = torch.optim.SGD(model.parameters(), lr=0.05)
 
@@ -126,12 +131,7 @@ def bf16_main(a, torch, nn):
         for b in (int(s) for s in a.batches.split(",")):
             steps = a.steps if a.steps > 0 else max(10, a.samples // b)
             for rep in range(a.reps):
-                mods = []
-                for i in range(len(sizes) - 1):
-                    mods.append(nn.Linear(sizes[i], sizes[i + 1]))
-                    if i < len(sizes) - 2:
-                        mods.append(nn.ReLU())
-                model = nn.Sequential(*mods)
+                model = make_mlp(nn, sizes)
                 opt = torch.optim.SGD(model.parameters(), lr=0.05)
                 loss_fn = nn.CrossEntropyLoss()
                 perm = torch.randperm(x.shape[0])
