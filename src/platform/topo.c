@@ -375,6 +375,61 @@ static int count_distinct_field(const dp_slot *s, int n, int field)
     return k;
 }
 
+/* Level k of the sequence is every core's k-th allowed PU, cores in the policy's order;
+ * worker i takes the sequence's entry i mod (allowed PUs). hits counts workers per core. */
+static void place_slots(const dp_topo *t, const int *order, int n_workers, dp_slot *s, int *hits)
+{
+    int i = 0;
+    while (i < n_workers)
+        for (int k = 0; k < t->max_smt && i < n_workers; k++)
+            for (int o = 0; o < t->n_cores && i < n_workers; o++) {
+                const core_ent *c = &t->cores[order[o]];
+                if (c->n <= k) continue;
+                s[i].pu_os = t->pus[c->first + k].os;
+                s[i].core = c->logical;
+                s[i].package = c->package;
+                s[i].numa = c->numa;
+                s[i].smt_sibling = hits[order[o]] > 0;
+                s[i].oversub = i >= t->n_pus;
+                hits[order[o]]++;
+                i++;
+            }
+}
+
+/* plan->why: the policy, how the workers fill the cores, and (spread) what they span. */
+static void plan_why(const dp_topo *t, dp_plan *plan)
+{
+    const int n_workers = plan->n_workers;
+    const char *name = dp_bind_name(plan->policy);
+    char where[96] = "";
+    int used = n_workers < t->n_pus ? n_workers : t->n_pus;
+    if (plan->policy == DP_BIND_SPREAD) {
+        int np = count_distinct_field(plan->slots, used, 0);
+        int nn = count_distinct_field(plan->slots, used, 1);
+        snprintf(where, sizeof where, " across %d package%s and %d NUMA node%s", np,
+                 np == 1 ? "" : "s", nn, nn == 1 ? "" : "s");
+    }
+    if (n_workers > t->n_pus) {
+        plan->oversubscribed = 1;
+        int extra = n_workers - t->n_pus;
+        snprintf(plan->why, sizeof plan->why,
+                 "%s: oversubscribed: %d workers on %d %s (%d %s)%s, %d %s a PU", name, n_workers,
+                 t->n_pus, dp_plural(t->n_pus, "PU", "PUs"), t->n_cores,
+                 dp_plural(t->n_cores, "core", "cores"), where, extra,
+                 dp_plural(extra, "shares", "share"));
+    } else if (n_workers > t->n_cores) {
+        int extra = n_workers - t->n_cores;
+        snprintf(plan->why, sizeof plan->why,
+                 "%s: %d workers on %d %s%s: %d %s a core (hyperthreads)", name, n_workers,
+                 t->n_cores, dp_plural(t->n_cores, "core", "cores"), where, extra,
+                 dp_plural(extra, "shares", "share"));
+    } else {
+        snprintf(plan->why, sizeof plan->why, "%s: %d %s on %d of %d allowed %s%s, one per core",
+                 name, n_workers, dp_plural(n_workers, "worker", "workers"), n_workers, t->n_cores,
+                 dp_plural(t->n_cores, "core", "cores"), where);
+    }
+}
+
 dp_status dp_topo_plan(const dp_topo *t, int n_workers, dp_bind policy, dp_plan *plan,
                        dp_error *err)
 {
@@ -402,59 +457,15 @@ dp_status dp_topo_plan(const dp_topo *t, int n_workers, dp_bind policy, dp_plan 
                  n_workers, n_workers == 1 ? "" : "s");
         return DP_OK;
     }
-
-    /* Level k of the sequence is every core's k-th allowed PU, cores in the policy's order;
-     * worker i takes the sequence's entry i mod (allowed PUs). */
-    const int *order = policy == DP_BIND_COMPACT ? t->compact_order : t->spread_order;
-    int *hits = calloc((size_t)t->n_cores, sizeof *hits); /* workers per core so far */
+    int *hits = calloc((size_t)t->n_cores, sizeof *hits);
     if (!hits) {
         dp_plan_free(plan);
         return dp_fail(err, DP_EINTERNAL, "out of memory planning %d workers", n_workers);
     }
-    int i = 0;
-    while (i < n_workers)
-        for (int k = 0; k < t->max_smt && i < n_workers; k++)
-            for (int o = 0; o < t->n_cores && i < n_workers; o++) {
-                const core_ent *c = &t->cores[order[o]];
-                if (c->n <= k) continue;
-                s[i].pu_os = t->pus[c->first + k].os;
-                s[i].core = c->logical;
-                s[i].package = c->package;
-                s[i].numa = c->numa;
-                s[i].smt_sibling = hits[order[o]] > 0;
-                s[i].oversub = i >= t->n_pus;
-                hits[order[o]]++;
-                i++;
-            }
+    place_slots(t, policy == DP_BIND_COMPACT ? t->compact_order : t->spread_order, n_workers, s,
+                hits);
     free(hits);
-
-    const char *name = dp_bind_name(policy);
-    char where[96] = "";
-    int used = n_workers < t->n_pus ? n_workers : t->n_pus;
-    if (policy == DP_BIND_SPREAD) {
-        int np = count_distinct_field(s, used, 0), nn = count_distinct_field(s, used, 1);
-        snprintf(where, sizeof where, " across %d package%s and %d NUMA node%s", np,
-                 np == 1 ? "" : "s", nn, nn == 1 ? "" : "s");
-    }
-    if (n_workers > t->n_pus) {
-        plan->oversubscribed = 1;
-        int extra = n_workers - t->n_pus;
-        snprintf(plan->why, sizeof plan->why,
-                 "%s: oversubscribed: %d workers on %d %s (%d %s)%s, %d %s a PU", name, n_workers,
-                 t->n_pus, dp_plural(t->n_pus, "PU", "PUs"), t->n_cores,
-                 dp_plural(t->n_cores, "core", "cores"), where, extra,
-                 dp_plural(extra, "shares", "share"));
-    } else if (n_workers > t->n_cores) {
-        int extra = n_workers - t->n_cores;
-        snprintf(plan->why, sizeof plan->why,
-                 "%s: %d workers on %d %s%s: %d %s a core (hyperthreads)", name, n_workers,
-                 t->n_cores, dp_plural(t->n_cores, "core", "cores"), where, extra,
-                 dp_plural(extra, "shares", "share"));
-    } else {
-        snprintf(plan->why, sizeof plan->why, "%s: %d %s on %d of %d allowed %s%s, one per core",
-                 name, n_workers, dp_plural(n_workers, "worker", "workers"), n_workers, t->n_cores,
-                 dp_plural(t->n_cores, "core", "cores"), where);
-    }
+    plan_why(t, plan);
     return DP_OK;
 }
 
