@@ -47,7 +47,7 @@ raw=$out/raw_bf16.jsonl
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 path=$(DPMLP_BF16_KERNELS=${DPMLP_BF16_KERNELS:-} "$dpmlp" train --data synthetic:64 --layers 4,4,2 \
-       --epochs 1 --precision bf16 --threads 1 2>&1 | sed -n 's/.*; kernels \(.*\)$/\1/p' | head -1)
+       --epochs 1 --precision bf16 --threads 1 2>&1 | sed -n 's/^dpmlp: precision bf16: .*; kernels \(.*\)$/\1/p' | head -1)
 echo "bf16 rows: $threads threads, $steps SGD steps per run, $reps reps, data $data; dpmlp bf16 kernels: ${path:-?}"
 
 # dpmlp: samples/s from the log, test accuracy of the (partial) epoch's evaluation.
