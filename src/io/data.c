@@ -79,12 +79,21 @@ void dp_data_free(dp_dataset *d)
 size_t dp_data_count(const dp_dataset *d) { return d ? d->n : 0; }
 size_t dp_data_features(const dp_dataset *d) { return d ? d->n_in : 0; }
 
+enum { GATHER_AHEAD = 4 }; /* rows in flight: 4 × 784 B ≈ 50 lines */
+
 void dp_data_gather(const dp_dataset *d, const uint32_t *idx, size_t m, float *x)
 {
     const size_t k = d->n_in;
     if (d->x_u8) {
         const float scale = 1.0f / 255.0f;
         for (size_t i = 0; i < m; i++) {
+            /* Rows are picked at random from a set larger than the caches: without asking for
+             * row i + GATHER_AHEAD now, every row waits on DRAM (80 % of the gather's time). */
+            if (i + GATHER_AHEAD < m) {
+                const char *q = (const char *)(d->x_u8 + (size_t)idx[i + GATHER_AHEAD] * k);
+                for (size_t off = 0; off < k; off += 64) __builtin_prefetch(q + off, 0, 3);
+                __builtin_prefetch(q + k - 1, 0, 3);
+            }
             const uint8_t *p = d->x_u8 + (size_t)idx[i] * k;
             float *row = x + i * k;
             for (size_t j = 0; j < k; j++) row[j] = (float)p[j] * scale;
