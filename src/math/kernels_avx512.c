@@ -107,18 +107,92 @@ static const ukr_fn ukr_col[MR][NV] = TAB(ukr_c);
 
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
+/* nn's first row tile of a column panel, which also asks for the same k rows of the next
+ * panel (into L2). B's rows are a layer width apart (4 KiB and more for wide layers), so the
+ * hardware prefetchers, which stop at page boundaries, never fetch a panel ahead, and the
+ * first tile of every panel waited on L3 row by row. The sums are those of ukr(). */
+INLINE void ukr_ahead(const int mr, const int nv, size_t K, const float *a, size_t sa,
+                      const float *b, size_t ldb, float *c, size_t ldc, __mmask16 m,
+                      int accumulate, const float *next)
+{
+    FOR_ROWS(ACC_DECL)
+    FOR_ROWS(ACC_LOAD)
+    FOR_ROWS(ROW_PTR)
+    for (size_t k = 0; k < K; k++) {
+        LOAD_B
+        for (int v = 0; v < nv; v++) _mm_prefetch((const char *)(next + 16 * v), _MM_HINT_T1);
+        FOR_ROWS(FMA_ROW)
+        b += ldb;
+        next += ldb;
+    }
+    FOR_ROWS(ACC_STORE)
+}
+
+static void ukr_ahead_8x48(size_t K, const float *a, size_t sa, const float *b, size_t ldb,
+                           float *c, size_t ldc, int acc, const float *next)
+{
+    ukr_ahead(8, 3, K, a, sa, b, ldb, c, ldc, 0xFFFF, acc, next);
+}
+
+static void ukr_ahead_12x32(size_t K, const float *a, size_t sa, const float *b, size_t ldb,
+                            float *c, size_t ldc, int acc, const float *next)
+{
+    ukr_ahead(12, 2, K, a, sa, b, ldb, c, ldc, 0xFFFF, acc, next);
+}
+
 /* Row tiles of the config's mr down one column panel of C (nr ≤ 16·nv columns). A is read
  * in place (broadcasts need no packing). */
 static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size_t M,
                   size_t nr, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
-                  float *C, size_t ldc, int accumulate)
+                  float *C, size_t ldc, int accumulate, const float *next)
 {
-    size_t nv = (nr + 15) / 16, step = (size_t)g->mr;
+    size_t nv = (nr + 15) / 16, step = (size_t)g->mr, i0 = 0;
     __mmask16 m = tail_mask(nr - 16 * (nv - 1));
-    for (size_t i0 = 0; i0 < M; i0 += step) {
+    if (next && !acol && M >= 2 * step && nv == (size_t)g->nv && nr == 16 * nv) {
+        (g->mr == 8 ? ukr_ahead_8x48 : ukr_ahead_12x32)(K, A, lda, B, ldb, C, ldc, accumulate,
+                                                        next);
+        i0 = step;
+    }
+    for (; i0 < M; i0 += step) {
         size_t mr = min_sz(step, M - i0);
         const float *a = acol ? A + i0 : A + i0 * lda;
         tab[mr - 1][nv - 1](K, a, lda, B, ldb, C + i0 * ldc, ldc, m, accumulate);
+    }
+}
+
+/* What a fused GEMM does to C once a column panel's sums are complete, while the panel is
+ * still in L1: add the bias and apply relu (forward), or multiply by act'(y) (input
+ * gradient). The same vector operations as bias_act_forward_body / act_backward_body, so
+ * fused and unfused give the same bits. */
+typedef struct epilogue {
+    const float *bias; /* forward: N entries, or NULL */
+    const float *y;    /* backward: the activation's output, row stride ldc, or NULL */
+    dp_act act;
+} epilogue;
+
+static void epilogue_apply(const epilogue *e, float *C, size_t ldc, size_t M, size_t j0,
+                           size_t nr)
+{
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < M; i++) {
+        float *c = C + i * ldc + j0;
+        for (size_t j = 0; j < nr; j += 16) {
+            __mmask16 km = tail_mask(min_sz(16, nr - j));
+            __m512 x = _mm512_maskz_loadu_ps(km, c + j);
+            if (e->y) {
+                __m512 yv = _mm512_maskz_loadu_ps(km, e->y + i * ldc + j0 + j);
+                if (e->act == DP_ACT_RELU)
+                    x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ), x);
+                else if (e->act == DP_ACT_SIGMOID)
+                    x = _mm512_mul_ps(x, _mm512_mul_ps(yv, _mm512_sub_ps(one, yv)));
+                else if (e->act == DP_ACT_TANH)
+                    x = _mm512_mul_ps(x, _mm512_sub_ps(one, _mm512_mul_ps(yv, yv)));
+            } else {
+                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(km, e->bias + j0 + j));
+                if (e->act == DP_ACT_RELU) x = _mm512_max_ps(zero, x);
+            }
+            _mm512_mask_storeu_ps(c + j, km, x);
+        }
     }
 }
 
@@ -128,7 +202,7 @@ static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size
  * changes no bits. */
 static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t K,
                   const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
-                  int accumulate)
+                  int accumulate, const epilogue *ep)
 {
     const dp_gemm_cfg *g = dp_gemm_cfg_current();
     size_t nr_max = 16 * (size_t)g->nv, kc = dp_gemm_kc(M, nr_max, K), k0 = 0;
@@ -136,17 +210,20 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
         size_t kb = min_sz(kc, K - k0);
         const float *a = acol ? A + k0 * lda : A + k0, *b = B + k0 * ldb;
         int acc = accumulate || k0 > 0;
-        if (acol && dp_gemm_fits_l2(kb, N)) {
+        if (acol && dp_gemm_fits_l2(kb, N)) { /* (no epilogue: tn has none) */
             /* tn, the B block in L2: row tiles outer, so C (often past L2) is written row
              * after row in long runs instead of 16·nv floats down every row in turn. */
             for (size_t i0 = 0; i0 < M; i0 += (size_t)g->mr)
                 for (size_t j0 = 0; j0 < N; j0 += nr_max)
                     panel(tab, g, acol, min_sz((size_t)g->mr, M - i0), min_sz(nr_max, N - j0),
-                          kb, a + i0, lda, b + j0, ldb, C + i0 * ldc + j0, ldc, acc);
+                          kb, a + i0, lda, b + j0, ldb, C + i0 * ldc + j0, ldc, acc, NULL);
         } else {
-            for (size_t j0 = 0; j0 < N; j0 += nr_max)
-                panel(tab, g, acol, M, min_sz(nr_max, N - j0), kb, a, lda, b + j0, ldb, C + j0,
-                      ldc, acc);
+            for (size_t j0 = 0; j0 < N; j0 += nr_max) {
+                size_t nr = min_sz(nr_max, N - j0);
+                panel(tab, g, acol, M, nr, kb, a, lda, b + j0, ldb, C + j0, ldc, acc,
+                      j0 + nr_max < N ? b + j0 + nr_max : NULL);
+                if (ep && k0 + kb == K) epilogue_apply(ep, C, ldc, M, j0, nr);
+            }
         }
         k0 += kb;
     } while (k0 < K);
@@ -156,14 +233,23 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
 static void gemm_nn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    drive(ukr_row, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    drive(ukr_row, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL);
+}
+
+/* C[M×N] := act(X · W + bias), act relu or linear (the dispatcher checks). */
+static void gemm_nn_bias_act_body(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                                  const float *B, size_t ldb, float *C, size_t ldc,
+                                  const float *bias, dp_act act)
+{
+    const epilogue ep = {.bias = bias, .act = act};
+    drive(ukr_row, 0, M, N, K, A, lda, B, ldb, C, ldc, 0, &ep);
 }
 
 /* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows) */
 static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    drive(ukr_col, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    drive(ukr_col, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL);
 }
 
 /* In-register transpose: r[t] lane l becomes r[l] lane t. */
@@ -303,17 +389,18 @@ static void gemm_nt_small(size_t M, size_t N, size_t K, const float *A, size_t l
 /* dX[M×N] (+)= dY[M×K] · W[N×K]ᵀ  (input gradient: M = shard rows, N = in, K = out).
  * Bᵀ is packed KC × NR at a time into a stack panel, then the nn microkernel runs on it;
  * k blocks are summed in order into C, so the result is the unblocked one bit for bit. */
-static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-                    size_t ldb, float *C, size_t ldc, int accumulate)
+static void nt_drive(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                     size_t ldb, float *C, size_t ldc, int accumulate, const epilogue *ep)
 {
     if (M == 0 || N == 0) return;
     if (M <= 16 && N >= 16 && K > 0 && K <= SK) {
         gemm_nt_small(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        if (ep) epilogue_apply(ep, C, ldc, M, 0, N);
         return;
     }
     float P[KC * NR] __attribute__((aligned(64)));
     if (K == 0) {
-        drive(ukr_row, 0, M, N, 0, A, lda, B, ldb, C, ldc, accumulate);
+        drive(ukr_row, 0, M, N, 0, A, lda, B, ldb, C, ldc, accumulate, ep);
         return;
     }
     const dp_gemm_cfg *g = dp_gemm_cfg_current();
@@ -324,9 +411,25 @@ static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t ld
             size_t kc = min_sz(KC, K - k0);
             pack_bt(P, nr_max, B + j0 * ldb + k0, ldb, nr, kc);
             panel(ukr_row, g, 0, M, nr, kc, A + k0, lda, P, nr_max, C + j0, ldc,
-                  accumulate || k0 > 0);
+                  accumulate || k0 > 0, NULL);
         }
+        if (ep) epilogue_apply(ep, C, ldc, M, j0, nr);
     }
+}
+
+static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                         size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    nt_drive(M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL);
+}
+
+/* C[M×N] := (dY · Wᵀ) ⊙ act'(y), act relu, sigmoid, tanh or linear (the dispatcher checks). */
+static void gemm_nt_act_backward_body(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                                      const float *B, size_t ldb, float *C, size_t ldc,
+                                      const float *y, dp_act act)
+{
+    const epilogue ep = {.y = y, .act = act};
+    nt_drive(M, N, K, A, lda, B, ldb, C, ldc, 0, act == DP_ACT_LINEAR ? NULL : &ep);
 }
 
 /* ---------------------------------------------------------------- element-wise */
@@ -387,6 +490,24 @@ static void colsum_body(float *db, const float *dy, size_t m, size_t n, int accu
     }
 }
 
+static void gemm_nn_bias_act(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                             const float *B, size_t ldb, float *C, size_t ldc, const float *bias,
+                             dp_act act)
+{
+    gemm_nn_bias_act_body(M, N, K, A, lda, B, ldb, C, ldc, bias, act);
+    _mm256_zeroupper();
+}
+
+static void gemm_nt_act_backward(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                                 const float *B, size_t ldb, float *C, size_t ldc,
+                                 const float *y, dp_act act)
+{
+    gemm_nt_act_backward_body(M, N, K, A, lda, B, ldb, C, ldc, y, act);
+    _mm256_zeroupper();
+}
+
+#define DP_FUSED_NN gemm_nn_bias_act
+#define DP_FUSED_NT gemm_nt_act_backward
 DP_KERNEL_OPS(dp_kernels_avx512_ops, "avx512")
 
 #else

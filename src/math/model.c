@@ -150,14 +150,16 @@ void dp_model_forward_train(const dp_spec *spec, const dp_layout *lay, const flo
     for (int l = 0; l < lay->n_layers; l++) {
         size_t in = (size_t)spec->sizes[l], out = (size_t)spec->sizes[l + 1];
         int last = l + 1 == lay->n_layers;
-        dp_act a = dp_spec_layer_act(spec, l);
-        if (ws->bf16)
+        dp_act a = dp_spec_layer_act(spec, l), f = last ? DP_ACT_LINEAR : a;
+        const float *bias = params + lay->b_off[l];
+        float *z = last ? NULL : ws->pre[l + 1];
+        if (ws->bf16) {
             dp_bf16_forward(ws->bf16, l, m, in, out, layer_input(ws, l), ws->act[l + 1]);
-        else
-            dp_gemm_nn(m, out, in, layer_input(ws, l), in, params + lay->w_off[l], out,
-                       ws->act[l + 1], out, 0);
-        dp_bias_act_forward(ws->act[l + 1], params + lay->b_off[l], m, out,
-                            last ? DP_ACT_LINEAR : a, spec->leaky_slope, last ? NULL : ws->pre[l + 1]);
+            dp_bias_act_forward(ws->act[l + 1], bias, m, out, f, spec->leaky_slope, z);
+        } else {
+            dp_gemm_nn_bias_act(m, out, in, layer_input(ws, l), in, params + lay->w_off[l], out,
+                                ws->act[l + 1], out, bias, f, spec->leaky_slope, z);
+        }
         ws->drop_on[l + 1] = 0;
         if (last)
             dp_output_forward(a, ws->act[l + 1], m, out);
@@ -196,14 +198,19 @@ double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float 
                        accumulate);
         dp_colsum(grad + lay->b_off[l], dz, m, out, accumulate);
         if (l > 0) {
-            if (ws->bf16)
-                dp_bf16_igrad(ws->bf16, l, m, in, out, dz, dprev);
-            else
-                dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
-            if (ws->drop_on[l])
-                for (size_t i = 0; i < m * in; i++) dprev[i] *= ws->mask[l][i];
-            dp_act_backward(dprev, ws->act[l], ws->pre[l], m * in, dp_spec_layer_act(spec, l - 1),
-                            spec->leaky_slope);
+            dp_act below = dp_spec_layer_act(spec, l - 1);
+            if (ws->bf16 || ws->drop_on[l]) {
+                if (ws->bf16)
+                    dp_bf16_igrad(ws->bf16, l, m, in, out, dz, dprev);
+                else
+                    dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
+                if (ws->drop_on[l])
+                    for (size_t i = 0; i < m * in; i++) dprev[i] *= ws->mask[l][i];
+                dp_act_backward(dprev, ws->act[l], ws->pre[l], m * in, below, spec->leaky_slope);
+            } else {
+                dp_gemm_nt_act_backward(m, in, out, dz, out, params + lay->w_off[l], out, dprev,
+                                        in, ws->act[l], ws->pre[l], below, spec->leaky_slope);
+            }
             float *t = dz;
             dz = dprev;
             dprev = t;

@@ -473,6 +473,50 @@ START_TEST(dispatch_tiles)
 }
 END_TEST
 
+/* The fused forward (GEMM + bias + act) and input gradient (GEMM ⊙ act') give the bits of
+ * the GEMM followed by the element-wise pass, for every activation (the ones a path does not
+ * fuse take the pair), on odd and wide shapes: short shards (nt reads W in place), partial
+ * row tiles and masked panels, several panels (nn fetches the next one ahead), k blocks. */
+START_TEST(fused_equal_unfused)
+{
+    if (!kp_use_gemm(_i)) return;
+    static const size_t shapes[][3] = {{1, 1, 1},    {3, 17, 5},     {17, 255, 33},
+                                       {64, 1023, 17}, {255, 97, 3},  {33, 100, 1023},
+                                       {9, 300, 64},  {16, 48, 1200}, {40, 4097, 9}};
+    static const dp_act acts[] = {DP_ACT_LINEAR, DP_ACT_RELU,       DP_ACT_SIGMOID,
+                                  DP_ACT_TANH,   DP_ACT_LEAKY_RELU, DP_ACT_GELU};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = mat(M, K, K), *W = mat(K, N, N), *Wt = mat(N, K, K), *bias = mat(1, N, N);
+        float *y = mat(M, N, N), *z = mat(M, N, N);
+        float *want = malloc(M * N * sizeof *want), *got = malloc(M * N * sizeof *got);
+        float *zw = malloc(M * N * sizeof *zw), *zg = malloc(M * N * sizeof *zg);
+        ck_assert(want && got && zw && zg);
+        for (size_t j = 0; j < N; j += 7) bias[j] = 0.0f;      /* relu exactly at 0 */
+        for (size_t i = 0; i < M * N; i += 5) y[i] = 0.0f;     /* relu' exactly at 0 */
+        for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+            dp_act act = acts[a];
+            float *zp = act == DP_ACT_GELU ? zw : NULL, *zq = act == DP_ACT_GELU ? zg : NULL;
+            dp_gemm_nn(M, N, K, A, K, W, N, want, N, 0);
+            dp_bias_act_forward(want, bias, M, N, act, 0.1f, zp);
+            dp_gemm_nn_bias_act(M, N, K, A, K, W, N, got, N, bias, act, 0.1f, zq);
+            if (memcmp(want, got, M * N * sizeof *got) != 0 ||
+                (zp && memcmp(zw, zg, M * N * sizeof *zg) != 0))
+                ck_abort_msg("%s forward act %d M=%zu N=%zu K=%zu: fused differs",
+                             dp_kernels_path(), (int)act, M, N, K);
+            dp_gemm_nt(M, N, K, A, K, Wt, K, want, N, 0);
+            dp_act_backward(want, y, z, M * N, act, 0.1f);
+            dp_gemm_nt_act_backward(M, N, K, A, K, Wt, K, got, N, y, z, act, 0.1f);
+            if (memcmp(want, got, M * N * sizeof *got) != 0)
+                ck_abort_msg("%s backward act %d M=%zu N=%zu K=%zu: fused differs",
+                             dp_kernels_path(), (int)act, M, N, K);
+        }
+        free(A), free(W), free(Wt), free(bias), free(y), free(z);
+        free(want), free(got), free(zw), free(zg);
+    }
+}
+END_TEST
+
 static Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
@@ -493,6 +537,7 @@ static Suite *kernels_suite(void)
     tcase_add_test(g, gemm_tiles_agree_bitwise);
     tcase_add_loop_test(g, gemm_alignment_independent, 0, KP_NGEMM);
     tcase_add_loop_test(g, vector_state_clean_on_return, 0, KP_NPATHS);
+    tcase_add_loop_test(g, fused_equal_unfused, 0, KP_NGEMM);
     suite_add_tcase(s, g);
 
     TCase *e = tcase_create("elementwise");
