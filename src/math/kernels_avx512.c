@@ -146,7 +146,11 @@ static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size
                   size_t nr, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
                   float *C, size_t ldc, int accumulate, const float *next)
 {
-    size_t nv = (nr + 15) / 16, step = (size_t)g->mr, i0 = 0;
+    size_t nv = (nr + 15) / 16, i0 = 0;
+    /* Narrow panels (a layer of 10 outputs, the last 16 or 32 columns of 256 or 128) take
+     * 12 rows: 12·nv accumulators keep both FMA pipes busy where 8·nv (8 or 16) could not
+     * hide the FMA latency (nn 128x10: 8 rows ran at 45-50 % of peak). */
+    size_t step = nv < 3 ? 12 : (size_t)g->mr;
     __mmask16 m = tail_mask(nr - 16 * (nv - 1));
     if (next && !acol && M >= 2 * step && nv == (size_t)g->nv && nr == 16 * nv) {
         (g->mr == 8 ? ukr_ahead_8x48 : ukr_ahead_12x32)(K, A, lda, B, ldb, C, ldc, accumulate,
@@ -213,9 +217,10 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
         if (acol && dp_gemm_fits_l2(kb, N)) { /* (no epilogue: tn has none) */
             /* tn, the B block in L2: row tiles outer, so C (often past L2) is written row
              * after row in long runs instead of 16·nv floats down every row in turn. */
-            for (size_t i0 = 0; i0 < M; i0 += (size_t)g->mr)
+            size_t rows = N <= 32 ? 12 : (size_t)g->mr; /* a narrow C: panel's 12-row tiles */
+            for (size_t i0 = 0; i0 < M; i0 += rows)
                 for (size_t j0 = 0; j0 < N; j0 += nr_max)
-                    panel(tab, g, acol, min_sz((size_t)g->mr, M - i0), min_sz(nr_max, N - j0),
+                    panel(tab, g, acol, min_sz(rows, M - i0), min_sz(nr_max, N - j0),
                           kb, a + i0, lda, b + j0, ldb, C + i0 * ldc + j0, ldc, acc, NULL);
         } else {
             for (size_t j0 = 0; j0 < N; j0 += nr_max) {
