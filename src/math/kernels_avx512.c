@@ -391,20 +391,6 @@ static void gemm_nt_small(size_t M, size_t N, size_t K, const float *A, size_t l
     }
 }
 
-/* Rows of W ≥ 4 KiB apart (K ≥ 1024): nt asks, before the row tiles run, for the block it
- * packs next (these rows further on, or the next panel's rows), so that pack_bt does not wait
- * on L3 row by row (nt 4096x4096: +5-15 % on Zen 5; no gain for shorter rows). */
-static void prefetch_next_bt(const float *B, size_t ldb, size_t N, size_t K, size_t j0,
-                             size_t k0, size_t nr_max)
-{
-    size_t nk0 = k0 + KC < K ? k0 + KC : 0, nj0 = k0 + KC < K ? j0 : j0 + nr_max;
-    if (nj0 >= N) return;
-    size_t rows = min_sz(nr_max, N - nj0), len = min_sz(KC, K - nk0);
-    for (size_t t = 0; t < rows; t++)
-        for (size_t q = 0; q < len; q += 16)
-            _mm_prefetch((const char *)(B + (nj0 + t) * ldb + nk0 + q), _MM_HINT_T1);
-}
-
 /* dX[M×N] (+)= dY[M×K] · W[N×K]ᵀ  (input gradient: M = shard rows, N = in, K = out).
  * Bᵀ is packed KC × NR at a time into a stack panel, then the nn microkernel runs on it;
  * k blocks are summed in order into C, so the result is the unblocked one bit for bit. */
@@ -429,7 +415,6 @@ static void nt_drive(size_t M, size_t N, size_t K, const float *A, size_t lda, c
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
             pack_bt(P, nr_max, B + j0 * ldb + k0, ldb, nr, kc);
-            if (K >= 1024) prefetch_next_bt(B, ldb, N, K, j0, k0, nr_max);
             panel(ukr_row, g, 0, M, nr, kc, A + k0, lda, P, nr_max, C + j0, ldc,
                   accumulate || k0 > 0, NULL);
         }
