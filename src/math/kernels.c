@@ -175,23 +175,6 @@ void dp_gemm_nn_bias_act(size_t M, size_t N, size_t K, const float *A, size_t ld
     dp_bias_act_forward(C, bias, M, N, act, slope, z);
 }
 
-void dp_gemm_nt_act_backward(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                             const float *B, size_t ldb, float *C, size_t ldc, const float *y,
-                             const float *z, dp_act act, float slope)
-{
-    const dp_kernel_ops *o = ops();
-    if (o->gemm_nt_act_backward && ldc == N &&
-        (act == DP_ACT_RELU || act == DP_ACT_SIGMOID || act == DP_ACT_TANH ||
-         act == DP_ACT_LINEAR)) {
-        DP_ASSERT(ld_ok(M, K, lda) && ld_ok(N, K, ldb));
-        o->gemm_nt_act_backward(M, N, K, A, lda, B, ldb, C, ldc, y, act);
-        return;
-    }
-    DP_ASSERT(ldc == N);
-    dp_gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, 0);
-    dp_act_backward(C, y, z, M * N, act, slope);
-}
-
 void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate)
 {
     ops()->colsum(db, dy, m, n, accumulate);

@@ -34,18 +34,12 @@ void dp_bias_act_forward(float *y, const float *b, size_t m, size_t n, dp_act ac
  * (required then; may be NULL otherwise). Overwrites dy in place. */
 void dp_act_backward(float *dy, const float *y, const float *z, size_t count, dp_act act,
                      float slope);
-/* The same two steps fused where a path can do it while C is hot (bitwise equal to the
- * unfused pair on every path; where it cannot, these are the pair):
- * C[M×N] := act(A · B + bias), the forward of a layer (dp_gemm_nn, then dp_bias_act_forward
- * with n = ldc = N's row stride, slope and z as there); */
+/* C[M×N] := act(A · B + bias), the forward of a layer: dp_gemm_nn, then dp_bias_act_forward
+ * (ldc = N; slope and z as there), fused where a path can apply the bias and activation while
+ * C is hot, with the bits of the unfused pair on every path. */
 void dp_gemm_nn_bias_act(size_t M, size_t N, size_t K, const float *A, size_t lda,
                          const float *B, size_t ldb, float *C, size_t ldc, const float *bias,
                          dp_act act, float slope, float *z);
-/* C[M×N] := (A · Bᵀ) ⊙ act'(y), y and z M×N with row stride ldc: the input gradient through
- * the activation below (dp_gemm_nt, then dp_act_backward). */
-void dp_gemm_nt_act_backward(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                             const float *B, size_t ldb, float *C, size_t ldc, const float *y,
-                             const float *z, dp_act act, float slope);
 /* db[n] (+)= column sums of dy[m×n] */
 void dp_colsum(float *db, const float *dy, size_t m, size_t n, int accumulate);
 

@@ -258,7 +258,6 @@ static void colsum_body(float *db, const float *dy, size_t m, size_t n, int accu
 }
 
 #define DP_FUSED_NN NULL
-#define DP_FUSED_NT NULL
 DP_KERNEL_OPS(dp_kernels_avx2_ops, "avx2")
 
 #else

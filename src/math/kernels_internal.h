@@ -19,15 +19,11 @@ typedef struct dp_kernel_ops {
     void (*bias_act_forward)(float *y, const float *b, size_t m, size_t n, dp_act act);
     void (*act_backward)(float *dy, const float *y, size_t count, dp_act act);
     void (*colsum)(float *db, const float *dy, size_t m, size_t n, int accumulate);
-    /* Optional (NULL: the dispatcher runs the GEMM and the element-wise pass): forward with
-     * bias + act (relu or linear), input gradient ⊙ act' (relu, sigmoid, tanh, linear),
-     * applied to each column panel of C while it is in L1. */
+    /* Optional (NULL: the dispatcher runs the GEMM and the element-wise pass): the forward
+     * with bias + act (relu or linear) applied to each column panel of C while it is in L1. */
     void (*gemm_nn_bias_act)(size_t M, size_t N, size_t K, const float *A, size_t lda,
                              const float *B, size_t ldb, float *C, size_t ldc, const float *bias,
                              dp_act act);
-    void (*gemm_nt_act_backward)(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                                 const float *B, size_t ldb, float *C, size_t ldc,
-                                 const float *y, dp_act act);
     /* The flat-vector ops (kernels_flat.h), contracts as in kernels.h. */
     void (*block_sum)(float *out, float *const *blocks, int n_blocks, size_t offset,
                       size_t n, float scale);
@@ -78,7 +74,7 @@ void dp_portable_act_backward_p(float *dy, const float *y, const float *z, size_
 
 /* Entry points and the ops table of one vector path, from its *_body functions (the flat ops'
  * bodies come from kernels_flat.h, compiled here with the path's ISA; the path file defines
- * DP_FUSED_NN / DP_FUSED_NT as its fused GEMMs' names, or NULL). Each entry
+ * DP_FUSED_NN as its fused forward GEMM's name, or NULL). Each entry
  * ends with vzeroupper, also in builds where the compiler would not insert it (GCC at
  * -O0/-O1): dirty upper register halves make the caller's baseline SSE code several times
  * slower on the next instructions it runs. Expanded in a file compiled with that ISA. */
@@ -143,7 +139,6 @@ void dp_portable_act_backward_p(float *dy, const float *y, const float *z, size_
         .act_backward = act_backward,                                                      \
         .colsum = colsum,                                                                  \
         .gemm_nn_bias_act = DP_FUSED_NN,                                                   \
-        .gemm_nt_act_backward = DP_FUSED_NT,                                               \
         .block_sum = block_sum,                                                            \
         .sgd = sgd,                                                                        \
         .momentum = momentum,                                                              \

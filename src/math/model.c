@@ -198,19 +198,14 @@ double dp_model_backward(const dp_spec *spec, const dp_layout *lay, const float 
                        accumulate);
         dp_colsum(grad + lay->b_off[l], dz, m, out, accumulate);
         if (l > 0) {
-            dp_act below = dp_spec_layer_act(spec, l - 1);
-            if (ws->bf16 || ws->drop_on[l]) {
-                if (ws->bf16)
-                    dp_bf16_igrad(ws->bf16, l, m, in, out, dz, dprev);
-                else
-                    dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
-                if (ws->drop_on[l])
-                    for (size_t i = 0; i < m * in; i++) dprev[i] *= ws->mask[l][i];
-                dp_act_backward(dprev, ws->act[l], ws->pre[l], m * in, below, spec->leaky_slope);
-            } else {
-                dp_gemm_nt_act_backward(m, in, out, dz, out, params + lay->w_off[l], out, dprev,
-                                        in, ws->act[l], ws->pre[l], below, spec->leaky_slope);
-            }
+            if (ws->bf16)
+                dp_bf16_igrad(ws->bf16, l, m, in, out, dz, dprev);
+            else
+                dp_gemm_nt(m, in, out, dz, out, params + lay->w_off[l], out, dprev, in, 0);
+            if (ws->drop_on[l])
+                for (size_t i = 0; i < m * in; i++) dprev[i] *= ws->mask[l][i];
+            dp_act_backward(dprev, ws->act[l], ws->pre[l], m * in, dp_spec_layer_act(spec, l - 1),
+                            spec->leaky_slope);
             float *t = dz;
             dz = dprev;
             dprev = t;
