@@ -204,7 +204,7 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
         size_t kb = min_sz(kc, K - k0);
         const float *a = acol ? A + k0 * lda : A + k0, *b = B + k0 * ldb;
         int acc = accumulate || k0 > 0;
-        if (acol && dp_gemm_fits_l2(kb, N)) { /* (no epilogue: tn has none) */
+        if (acol && dp_gemm_fits_l2(kb, N)) { /* tn only: never with an epilogue */
             /* tn, the B block in L2: row tiles outer, so C (often past L2) is written row
              * after row in long runs instead of 16·nv floats down every row in turn. */
             size_t rows = N <= 32 ? 12 : (size_t)g->mr; /* a narrow C: panel's 12-row tiles */
