@@ -140,17 +140,19 @@ static void ukr_ahead_12x32(size_t K, const float *a, size_t sa, const float *b,
     ukr_ahead(12, 2, K, a, sa, b, ldb, c, ldc, 0xFFFF, acc, next);
 }
 
-/* Row tiles of the config's mr down one column panel of C (nr ≤ 16·nv columns). A is read
+/* Rows per tile for a panel of nv vectors: narrow panels (a layer of 10 outputs, the last 16
+ * or 32 columns of 256 or 128) take 12 rows, since 12·nv accumulators keep both FMA pipes
+ * busy where 8·nv (8 or 16) could not hide the FMA latency (nn 128x10: 8 rows ran at 45-50 %
+ * of peak); full panels the config's mr. */
+static size_t tile_rows(const dp_gemm_cfg *g, size_t nv) { return nv < 3 ? 12 : (size_t)g->mr; }
+
+/* Row tiles (tile_rows high) down one column panel of C (nr ≤ 16·nv columns). A is read
  * in place (broadcasts need no packing). */
 static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size_t M,
                   size_t nr, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
                   float *C, size_t ldc, int accumulate, const float *next)
 {
-    size_t nv = (nr + 15) / 16, i0 = 0;
-    /* Narrow panels (a layer of 10 outputs, the last 16 or 32 columns of 256 or 128) take
-     * 12 rows: 12·nv accumulators keep both FMA pipes busy where 8·nv (8 or 16) could not
-     * hide the FMA latency (nn 128x10: 8 rows ran at 45-50 % of peak). */
-    size_t step = nv < 3 ? 12 : (size_t)g->mr;
+    size_t nv = (nr + 15) / 16, i0 = 0, step = tile_rows(g, nv);
     __mmask16 m = tail_mask(nr - 16 * (nv - 1));
     if (next && !acol && M >= 2 * step && nv == (size_t)g->nv && nr == 16 * nv) {
         (g->mr == 8 ? ukr_ahead_8x48 : ukr_ahead_12x32)(K, A, lda, B, ldb, C, ldc, accumulate,
@@ -165,8 +167,8 @@ static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size
 }
 
 /* What the fused forward does to C once a column panel's sums are complete, while the panel
- * is still in L1: add the bias and apply relu (or not: linear). The vector operations of
- * bias_act_forward_body, so fused and unfused give the same bits. (The input gradient's
+ * is still in L1: add the bias and apply relu (or not: linear). bias_act_forward_body runs
+ * this same loop over the whole of y, so fused and unfused give the same bits. (The input gradient's
  * act' was fused the same way and measured 10 % slower on the 1024-wide layers: its y panel
  * is read in 192-byte pieces a row apart, where the separate pass streams it.) */
 typedef struct epilogue {
@@ -184,7 +186,7 @@ static void epilogue_apply(const epilogue *e, float *C, size_t ldc, size_t M, si
             __mmask16 km = tail_mask(min_sz(16, nr - j));
             __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(km, c + j),
                                      _mm512_maskz_loadu_ps(km, e->bias + j0 + j));
-            if (e->act == DP_ACT_RELU) x = _mm512_max_ps(zero, x);
+            if (e->act == DP_ACT_RELU) x = _mm512_max_ps(zero, x); /* 0 > x ? 0 : x, keeps NaN */
             _mm512_mask_storeu_ps(c + j, km, x);
         }
     }
@@ -207,7 +209,7 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
         if (acol && dp_gemm_fits_l2(kb, N)) { /* tn only: never with an epilogue */
             /* tn, the B block in L2: row tiles outer, so C (often past L2) is written row
              * after row in long runs instead of 16·nv floats down every row in turn. */
-            size_t rows = N <= 32 ? 12 : (size_t)g->mr; /* a narrow C: panel's 12-row tiles */
+            size_t rows = tile_rows(g, min_sz((size_t)g->nv, (N + 15) / 16)); /* widest panel's */
             for (size_t i0 = 0; i0 < M; i0 += rows)
                 for (size_t j0 = 0; j0 < N; j0 += nr_max)
                     panel(tab, g, acol, min_sz(rows, M - i0), min_sz(nr_max, N - j0),
@@ -419,16 +421,8 @@ static void bias_act_forward_body(float *y, const float *b, size_t m, size_t n, 
         dp_portable_bias_act_forward(y, b, m, n, act);
         return;
     }
-    const __m512 zero = _mm512_setzero_ps();
-    for (size_t i = 0; i < m; i++) {
-        float *r = y + i * n;
-        for (size_t j = 0; j < n; j += 16) {
-            __mmask16 km = tail_mask(min_sz(16, n - j));
-            __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(km, r + j), _mm512_maskz_loadu_ps(km, b + j));
-            if (act == DP_ACT_RELU) x = _mm512_max_ps(zero, x); /* 0 > x ? 0 : x, keeps NaN */
-            _mm512_mask_storeu_ps(r + j, km, x);
-        }
-    }
+    const epilogue e = {.bias = b, .act = act}; /* the fused forward's loop, over all of y */
+    epilogue_apply(&e, y, n, m, 0, n);
 }
 
 /* dy[count] *= act'(through y), same formulas and rounding as the reference. */
