@@ -349,6 +349,9 @@ tee -a "$out/bench.txt" <"$tmp/table.txt"
 if [ "$bf16" = 1 ]; then
     bf16_args=(--threads "${tlist[-1]}" --reps "$reps" --data "$data" --out "$out" --dpmlp "$dpmlp")
     [ "$torch" = 1 ] || bf16_args+=(--no-torch)
+    # --steps caps every run, the bf16 rows too (on a CPU without AVX512-BF16 they run the
+    # scalar emulation, where 200 steps of the wide net take minutes)
+    [ "$steps" -gt 0 ] && bf16_args+=(--steps "$steps")
     "$here/bench_bf16.sh" "${bf16_args[@]}" | tee -a "$out/bench.txt"
 fi
 echo "took ${SECONDS}s; load average at end: $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out/bench.txt"
