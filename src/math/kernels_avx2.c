@@ -1,6 +1,11 @@
 /* AVX2 + FMA path (compiled with -mavx2 -mfma, chosen at run time by kernels.c).
- * Same design as the AVX-512 path with 8-wide ymm registers: MR × NR tile of C in registers,
- * A broadcast, B rows loaded; only the last column panel uses (slower) masked loads/stores. */
+ * Same microkernel as the AVX-512 path with 8-wide ymm registers: MR × NR tile of C in
+ * registers, A broadcast, B rows loaded; only the last column panel uses masked loads/stores.
+ * Unlike there, nn and nt always pack B (one KC × NR panel on the stack, reused by every row
+ * tile) and tn packs A and B for wide layers: this path runs on cores with a 32 KiB 8-way L1
+ * (Zen 2/3, Haswell to Ice Lake client), where the rows of a weight panel, a layer width
+ * apart (4 KiB at 1024), fall into the same few L1 sets and evict each other before the next
+ * row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place, 40-71 packed, Zen 3). */
 #include "kernels_internal.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -10,7 +15,9 @@
 
 /* 4 × 24: 12 accumulators + 3 B vectors + 1 broadcast = the 16 ymm registers. */
 enum { MR = 4, NV = 3, NR = 8 * NV };
-enum { KC = 128 }; /* packed Bᵀ panel for nt: KC × NR floats = 12 KiB */
+/* Depth of one packed panel of B: KC × NR floats = 24 KiB, with a row tile's A in the 32 KiB
+ * L1 of the cores this path is for. */
+enum { KC = 256 };
 
 static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -111,26 +118,137 @@ static void panel(int acol, size_t M, size_t nr, size_t K, const float *A, size_
     }
 }
 
-/* Column panels of NR outer, row tiles of MR inner (the B panel stays hot). */
-static void drive(int acol, size_t M, size_t N, size_t K, const float *A, size_t lda,
-                  const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+/* P[k·NR + j] = B[k·ldb + j] for j < nr, k < kc (columns nr..NR left as they are: the
+ * microkernel masks them). Asks for the same rows of the next panel meanwhile: B's rows are
+ * a page or more apart, where the hardware prefetchers stop. */
+static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, int ahead)
 {
-    for (size_t j0 = 0; j0 < N; j0 += NR)
-        panel(acol, M, min_sz(NR, N - j0), K, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
+    const __m256i m = tail_mask(nr % 8 ? nr % 8 : 8);
+    size_t full = nr / 8, nv = (nr + 7) / 8;
+    for (size_t k = 0; k < kc; k++) {
+        const float *b = B + k * ldb;
+        float *p = P + k * NR;
+        if (ahead) _mm_prefetch((const char *)(b + NR), _MM_HINT_T1);
+        for (size_t v = 0; v < full; v++) _mm256_store_ps(p + 8 * v, _mm256_loadu_ps(b + 8 * v));
+        if (nv > full) _mm256_store_ps(p + 8 * full, _mm256_maskload_ps(b + 8 * full, m));
+    }
 }
 
-/* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in) */
+/* What the fused forward does to C once a column panel's sums are complete, while the panel
+ * is still in L1: add the bias and apply relu (or not: linear). bias_act_forward_body runs
+ * this same loop over the whole of y, so fused and unfused give the same bits. */
+typedef struct epilogue {
+    const float *bias; /* N entries */
+    dp_act act;        /* relu or linear */
+} epilogue;
+
+static void epilogue_apply(const epilogue *e, float *C, size_t ldc, size_t M, size_t j0,
+                           size_t nr)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    const float *b = e->bias + j0;
+    for (size_t i = 0; i < M; i++) {
+        float *r = C + i * ldc + j0;
+        size_t j = 0;
+        for (; j + 8 <= nr; j += 8) {
+            __m256 x = _mm256_add_ps(_mm256_loadu_ps(r + j), _mm256_loadu_ps(b + j));
+            if (e->act == DP_ACT_RELU) x = _mm256_max_ps(zero, x); /* 0 > x ? 0 : x, keeps NaN */
+            _mm256_storeu_ps(r + j, x);
+        }
+        for (; j < nr; j++) {
+            float x = r[j] + b[j];
+            r[j] = e->act == DP_ACT_RELU ? (0.0f > x ? 0.0f : x) : x;
+        }
+    }
+}
+
+/* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in). Column panels
+ * outer, k blocks of KC inside, each block's panel of W packed once and swept by every row
+ * tile; a block loads C back into the accumulators and goes on in k order, so blocking
+ * changes no bits. With ep, the finished panel gets bias + act while in L1. */
+static void nn_drive(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                     size_t ldb, float *C, size_t ldc, int accumulate, const epilogue *ep)
+{
+    if (M == 0 || N == 0) return;
+    float P[KC * NR] __attribute__((aligned(32)));
+    for (size_t j0 = 0; j0 < N; j0 += NR) {
+        size_t nr = min_sz(NR, N - j0);
+        if (K == 0) panel(0, M, nr, 0, A, lda, B, ldb, C + j0, ldc, accumulate);
+        for (size_t k0 = 0; k0 < K; k0 += KC) {
+            size_t kc = min_sz(KC, K - k0);
+            pack_b(P, B + k0 * ldb + j0, ldb, nr, kc, j0 + NR < N);
+            panel(0, M, nr, kc, A + k0, lda, P, NR, C + j0, ldc, accumulate || k0 > 0);
+        }
+        if (ep) epilogue_apply(ep, C, ldc, M, j0, nr);
+    }
+}
+
 static void gemm_nn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-                    size_t ldb, float *C, size_t ldc, int accumulate)
+                         size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    drive(0, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    nn_drive(M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL);
 }
 
-/* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows) */
-static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-                    size_t ldb, float *C, size_t ldc, int accumulate)
+/* C[M×N] := act(X · W + bias), act relu or linear (the dispatcher checks). */
+static void gemm_nn_bias_act_body(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                                  const float *B, size_t ldb, float *C, size_t ldc,
+                                  const float *bias, dp_act act)
 {
-    drive(1, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    const epilogue ep = {.bias = bias, .act = act};
+    nn_drive(M, N, K, A, lda, B, ldb, C, ldc, 0, &ep);
+}
+
+/* PA: MC × KT floats = 32 KiB. Below TN_PACK_N columns the in-place drive was faster on
+ * Zen 3 (tn 784x256: 53-75 GFLOP/s in place, 46-60 packed; 1024x1024: 15-37 in place,
+ * 41-61 packed; 2026-12-02, alternating runs). */
+enum { MC = 64, KT = 128, TN_PACK_N = 512 };
+/* tn's A block: mc ≤ MC columns of X (rows of dW) × kc ≤ KT shard rows, packed as MR-wide
+ * strips, each kc × MR contiguous: P[s·kc·MR + k·MR + i] = A[k·lda + s·MR + i]. */
+static void pack_a_cols(float *P, const float *A, size_t lda, size_t mc, size_t kc)
+{
+    size_t full = mc / MR;
+    for (size_t k = 0; k < kc; k++) { /* X's row segment once, in order, to the strips */
+        const float *a = A + k * lda;
+        for (size_t s = 0; s < full; s++)
+            _mm_store_ps(P + s * kc * MR + k * MR, _mm_loadu_ps(a + s * MR));
+        for (size_t i = full * MR; i < mc; i++) P[full * kc * MR + k * MR + i % MR] = a[i];
+    }
+}
+
+/* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows).
+ * k blocks of KT, then blocks of MC rows of dW whose A strips are packed (X's columns are a
+ * row of X apart: unpacked, every k step of a row tile touched a new line in the same L1
+ * set), then column panels of dY packed and swept by the block's row tiles. */
+static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                         size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    if (M == 0 || N == 0) return;
+    if (K == 0 || N < TN_PACK_N) {
+        for (size_t j0 = 0; j0 < N; j0 += NR)
+            panel(1, M, min_sz(NR, N - j0), K, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
+        return;
+    }
+    float PA[MC * KT] __attribute__((aligned(32)));
+    float PB[KT * NR] __attribute__((aligned(32)));
+    for (size_t k0 = 0; k0 < K; k0 += KT) {
+        size_t kc = min_sz(KT, K - k0);
+        int acc = accumulate || k0 > 0;
+        for (size_t i0 = 0; i0 < M; i0 += MC) {
+            size_t mc = min_sz(MC, M - i0);
+            pack_a_cols(PA, A + k0 * lda + i0, lda, mc, kc);
+            for (size_t j0 = 0; j0 < N; j0 += NR) {
+                size_t nr = min_sz(NR, N - j0), nv = (nr + 7) / 8;
+                int masked = nr % 8 != 0;
+                pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, 0);
+                for (size_t s = 0; s * MR < mc; s++) {
+                    size_t mr = min_sz(MR, mc - s * MR);
+                    ukr_tab[1][masked][mr - 1][nv - 1](kc, PA + s * kc * MR, MR, PB, NR,
+                                                       C + (i0 + s * MR) * ldc + j0, ldc,
+                                                       nr - 8 * (nv - 1), acc);
+                }
+            }
+        }
+    }
 }
 
 /* In-register 8×8 transpose: r[t] lane l becomes r[l] lane t. */
@@ -180,7 +298,7 @@ static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t ld
     if (M == 0 || N == 0) return;
     float P[KC * NR] __attribute__((aligned(32)));
     if (K == 0) {
-        drive(0, M, N, 0, A, lda, B, ldb, C, ldc, accumulate);
+        nn_drive(M, N, 0, A, lda, B, ldb, C, ldc, accumulate, NULL);
         return;
     }
     for (size_t j0 = 0; j0 < N; j0 += NR) {
@@ -202,20 +320,8 @@ static void bias_act_forward_body(float *y, const float *b, size_t m, size_t n, 
         dp_portable_bias_act_forward(y, b, m, n, act);
         return;
     }
-    const __m256 zero = _mm256_setzero_ps();
-    for (size_t i = 0; i < m; i++) {
-        float *r = y + i * n;
-        size_t j = 0;
-        for (; j + 8 <= n; j += 8) {
-            __m256 x = _mm256_add_ps(_mm256_loadu_ps(r + j), _mm256_loadu_ps(b + j));
-            if (act == DP_ACT_RELU) x = _mm256_max_ps(zero, x); /* 0 > x ? 0 : x, keeps NaN */
-            _mm256_storeu_ps(r + j, x);
-        }
-        for (; j < n; j++) {
-            float x = r[j] + b[j];
-            r[j] = act == DP_ACT_RELU ? (0.0f > x ? 0.0f : x) : x;
-        }
-    }
+    const epilogue e = {.bias = b, .act = act}; /* the fused forward's loop, over all of y */
+    epilogue_apply(&e, y, n, m, 0, n);
 }
 
 /* dy[count] *= act'(through y), same formulas and rounding as the reference. */
@@ -257,7 +363,15 @@ static void colsum_body(float *db, const float *dy, size_t m, size_t n, int accu
     }
 }
 
-#define DP_FUSED_NN NULL
+static void gemm_nn_bias_act(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                             const float *B, size_t ldb, float *C, size_t ldc, const float *bias,
+                             dp_act act)
+{
+    gemm_nn_bias_act_body(M, N, K, A, lda, B, ldb, C, ldc, bias, act);
+    _mm256_zeroupper();
+}
+
+#define DP_FUSED_NN gemm_nn_bias_act
 DP_KERNEL_OPS(dp_kernels_avx2_ops, "avx2")
 
 #else
