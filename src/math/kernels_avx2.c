@@ -1,8 +1,8 @@
 /* AVX2 + FMA path (compiled with -mavx2 -mfma, chosen at run time by kernels.c).
  * Same microkernel as the AVX-512 path with 8-wide ymm registers: MR × NR tile of C in
  * registers, A broadcast, B rows loaded; only the last column panel uses masked loads/stores.
- * Unlike there, nn and nt always pack B (one KC × NR panel on the stack, reused by every row
- * tile) and tn packs A and B for wide layers: this path runs on cores with a 32 KiB 8-way L1
+ * Unlike there, every form packs B (one KC × NR panel on the stack, reused by every row tile)
+ * and tn packs A too for the widest layers: this path runs on cores with a 32 KiB 8-way L1
  * (Zen 2/3, Haswell to Ice Lake client), where the rows of a weight panel, a layer width
  * apart (4 KiB at 1024), fall into the same few L1 sets and evict each other before the next
  * row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place, 40-71 packed, Zen 3). */
@@ -15,6 +15,8 @@
 
 /* 4 × 24: 12 accumulators + 3 B vectors + 1 broadcast = the 16 ymm registers. */
 enum { MR = 4, NV = 3, NR = 8 * NV };
+/* Narrow panels take taller tiles (tile_rows): 12 rows of 1 vector, 6 rows of 2. */
+enum { MR_MAX = 12 };
 /* Depth of one packed panel of B: KC × NR floats = 24 KiB, with a row tile's A in the 32 KiB
  * L1 of the cores this path is for. */
 enum { KC = 256 };
@@ -42,7 +44,7 @@ INLINE void stv(float *p, __m256 x, int last, __m256i m)
 
 /* Named accumulators, not an array: GCC leaves a __m256[4][3] array in memory and stores
  * part of it on every k step. */
-#define FOR_ROWS(X) X(0) X(1) X(2) X(3)
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define ACC_DECL(i) __m256 c##i##0 = _mm256_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0;
 #define LAST(v) (masked && nv == v + 1)
 #define ACC_LOAD(i)                                                                        \
@@ -67,10 +69,13 @@ INLINE void stv(float *p, __m256 x, int last, __m256i m)
         if (nv > 1) stv(c + i * ldc + 8, c##i##1, LAST(1), m);                             \
         if (nv > 2) stv(c + i * ldc + 16, c##i##2, LAST(2), m);                            \
     }
+/* Unmasked even in the last panel: B always comes from a packed panel whose vectors are
+ * written whole (pack_b, pack_bt), and lanes past nr are never stored. (vmaskmovps in the
+ * k loop made the 10-wide layer's tiles load-bound.) */
 #define LOAD_B                                                                             \
-    __m256 b0 = ldv(b, LAST(0), m), b1 = b0, b2 = b0;                                      \
-    if (nv > 1) b1 = ldv(b + 8, LAST(1), m);                                               \
-    if (nv > 2) b2 = ldv(b + 16, LAST(2), m);
+    __m256 b0 = _mm256_load_ps(b), b1 = b0, b2 = b0;                                       \
+    if (nv > 1) b1 = _mm256_load_ps(b + 8);                                                \
+    if (nv > 2) b2 = _mm256_load_ps(b + 16);
 
 /* C[mr × 8·nv] (+)= Σ_k a(i,k) · b[k·ldb + j], k in order; masked: last vector uses m.
  * acol = 0: a(i,k) = a[i·sa + k] (nn, nt); acol = 1: a(i,k) = a[k·sa + i] (tn). */
@@ -96,22 +101,37 @@ typedef void (*ukr_fn)(size_t K, const float *a, size_t sa, const float *b, size
     UKR_ONE(ukr_rm##R##_##V, R, V, 0, 1)                                                   \
     UKR_ONE(ukr_c##R##_##V, R, V, 1, 0) UKR_ONE(ukr_cm##R##_##V, R, V, 1, 1)
 #define UKR_ROW(R) UKR_DEF(R, 1) UKR_DEF(R, 2) UKR_DEF(R, 3)
-UKR_ROW(1) UKR_ROW(2) UKR_ROW(3) UKR_ROW(4)
+#define UKR_ROW2(R) UKR_DEF(R, 1) UKR_DEF(R, 2)
+#define UKR_ROW1(R) UKR_DEF(R, 1)
+UKR_ROW(1) UKR_ROW(2) UKR_ROW(3) UKR_ROW(4) UKR_ROW2(5) UKR_ROW2(6)
+UKR_ROW1(7) UKR_ROW1(8) UKR_ROW1(9) UKR_ROW1(10) UKR_ROW1(11) UKR_ROW1(12)
 
 #define TAB_ROW(F, R) {F##R##_1, F##R##_2, F##R##_3}
-#define TAB(F) {TAB_ROW(F, 1), TAB_ROW(F, 2), TAB_ROW(F, 3), TAB_ROW(F, 4)}
-/* [acol][masked][mr−1][nv−1] */
-static const ukr_fn ukr_tab[2][2][MR][NV] = {{TAB(ukr_r), TAB(ukr_rm)}, {TAB(ukr_c), TAB(ukr_cm)}};
+#define TAB_ROW2(F, R) {F##R##_1, F##R##_2, NULL}
+#define TAB_ROW1(F, R) {F##R##_1, NULL, NULL}
+#define TAB(F)                                                                             \
+    {TAB_ROW(F, 1),   TAB_ROW(F, 2),   TAB_ROW(F, 3),   TAB_ROW(F, 4),                     \
+     TAB_ROW2(F, 5),  TAB_ROW2(F, 6),  TAB_ROW1(F, 7),  TAB_ROW1(F, 8),                    \
+     TAB_ROW1(F, 9),  TAB_ROW1(F, 10), TAB_ROW1(F, 11), TAB_ROW1(F, 12)}
+/* [acol][masked][mr−1][nv−1]; NULL where mr·nv accumulators would not fit the registers */
+static const ukr_fn ukr_tab[2][2][MR_MAX][NV] = {{TAB(ukr_r), TAB(ukr_rm)},
+                                                 {TAB(ukr_c), TAB(ukr_cm)}};
 
-/* Row tiles of MR down one column panel of C (nr ≤ NR columns); A read in place. */
+/* Rows per tile for a panel of nv vectors: 12 accumulators each, enough to cover the FMA
+ * latency on both pipes; a 4-row tile of the 16 columns left over from 256 (or of a 10-wide
+ * layer) had only 8. */
+static size_t tile_rows(size_t nv) { return nv == 1 ? 12 : nv == 2 ? 6 : MR; }
+
+/* Row tiles (tile_rows high) down one column panel of C (nr ≤ NR columns); A read in place. */
 static void panel(int acol, size_t M, size_t nr, size_t K, const float *A, size_t lda,
                   const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
 {
     size_t nv = (nr + 7) / 8;
     int masked = nr % 8 != 0;
     size_t nlast = nr - 8 * (nv - 1); /* columns in the last vector */
-    for (size_t i0 = 0; i0 < M; i0 += MR) {
-        size_t mr = min_sz(MR, M - i0);
+    size_t step = tile_rows(nv);
+    for (size_t i0 = 0; i0 < M; i0 += step) {
+        size_t mr = min_sz(step, M - i0);
         const float *a = acol ? A + i0 : A + i0 * lda;
         ukr_tab[acol][masked][mr - 1][nv - 1](K, a, lda, B, ldb, C + i0 * ldc, ldc, nlast,
                                               accumulate);
@@ -121,6 +141,7 @@ static void panel(int acol, size_t M, size_t nr, size_t K, const float *A, size_
 /* P[k·NR + j] = B[k·ldb + j] for j < nr, k < kc (columns nr..NR left as they are: the
  * microkernel masks them). Asks for the same rows of the next panel meanwhile: B's rows are
  * a page or more apart, where the hardware prefetchers stop. */
+enum { PACK_AHEAD = 8 };
 static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, int ahead)
 {
     const __m256i m = tail_mask(nr % 8 ? nr % 8 : 8);
@@ -129,6 +150,10 @@ static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, i
         const float *b = B + k * ldb;
         float *p = P + k * NR;
         if (ahead) _mm_prefetch((const char *)(b + NR), _MM_HINT_T1);
+        if (k + PACK_AHEAD < kc) { /* rows a page apart: the hardware stride prefetch stops */
+            _mm_prefetch((const char *)(b + PACK_AHEAD * ldb), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b + PACK_AHEAD * ldb + 16), _MM_HINT_T0);
+        }
         for (size_t v = 0; v < full; v++) _mm256_store_ps(p + 8 * v, _mm256_loadu_ps(b + 8 * v));
         if (nv > full) _mm256_store_ps(p + 8 * full, _mm256_maskload_ps(b + 8 * full, m));
     }
@@ -198,12 +223,10 @@ static void gemm_nn_bias_act_body(size_t M, size_t N, size_t K, const float *A, 
     nn_drive(M, N, K, A, lda, B, ldb, C, ldc, 0, &ep);
 }
 
-/* PA: MC × KT floats = 32 KiB. Below TN_PACK_N columns the in-place drive was faster on
- * Zen 3 (tn 784x256: 53-75 GFLOP/s in place, 46-60 packed; 1024x1024: 15-37 in place,
- * 41-61 packed; 2026-12-02, alternating runs). */
-enum { MC = 64, KT = 128, TN_PACK_N = 512 };
-/* tn's A block: mc ≤ MC columns of X (rows of dW) × kc ≤ KT shard rows, packed as MR-wide
- * strips, each kc × MR contiguous: P[s·kc·MR + k·MR + i] = A[k·lda + s·MR + i]. */
+/* tn's A block for the widest layers: mc ≤ MC columns of X (rows of dW) × kc ≤ KT shard
+ * rows, packed as MR-wide strips, each kc × MR contiguous: P[s·kc·MR + k·MR + i] =
+ * A[k·lda + s·MR + i]. PA: MC × KT floats = 32 KiB. */
+enum { MC = 64, KT = 128 };
 static void pack_a_cols(float *P, const float *A, size_t lda, size_t mc, size_t kc)
 {
     size_t full = mc / MR;
@@ -215,19 +238,11 @@ static void pack_a_cols(float *P, const float *A, size_t lda, size_t mc, size_t 
     }
 }
 
-/* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows).
- * k blocks of KT, then blocks of MC rows of dW whose A strips are packed (X's columns are a
- * row of X apart: unpacked, every k step of a row tile touched a new line in the same L1
- * set), then column panels of dY packed and swept by the block's row tiles. */
-static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-                         size_t ldb, float *C, size_t ldc, int accumulate)
+/* tn with A's blocks packed too: k blocks of KT, blocks of MC rows of dW, column panels of dY
+ * packed and swept by the block's row tiles. */
+static void tn_pack_ab(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                       size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    if (M == 0 || N == 0) return;
-    if (K == 0 || N < TN_PACK_N) {
-        for (size_t j0 = 0; j0 < N; j0 += NR)
-            panel(1, M, min_sz(NR, N - j0), K, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
-        return;
-    }
     float PA[MC * KT] __attribute__((aligned(32)));
     float PB[KT * NR] __attribute__((aligned(32)));
     for (size_t k0 = 0; k0 < K; k0 += KT) {
@@ -247,6 +262,37 @@ static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t ld
                                                        nr - 8 * (nv - 1), acc);
                 }
             }
+        }
+    }
+}
+
+/* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows).
+ * Column panels of dY, a k block of KC rows of each packed once and swept by all row tiles
+ * (A, X's columns, read in place); from TN_PACK_A_N outputs on, A's blocks are packed too.
+ * Measured on Zen 3, 2026-12-02, alternating runs, GFLOP/s: 784x256 67-76 in place, 80-86
+ * with dY packed; 784x1024 59-62 with both packed, 67-81 with dY packed; 1024x4096 at
+ * m = 32-64 46-60 with both packed, 34-52 with dY packed. */
+enum { TN_PACK_A_N = 2048 };
+static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                         size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        for (size_t j0 = 0; j0 < N; j0 += NR)
+            panel(1, M, min_sz(NR, N - j0), 0, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
+        return;
+    }
+    if (N >= TN_PACK_A_N) {
+        tn_pack_ab(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        return;
+    }
+    float PB[KC * NR] __attribute__((aligned(32)));
+    for (size_t j0 = 0; j0 < N; j0 += NR) {
+        size_t nr = min_sz(NR, N - j0);
+        for (size_t k0 = 0; k0 < K; k0 += KC) {
+            size_t kc = min_sz(KC, K - k0);
+            pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, j0 + NR < N);
+            panel(1, M, nr, kc, A + k0 * lda, lda, PB, NR, C + j0, ldc, accumulate || k0 > 0);
         }
     }
 }
