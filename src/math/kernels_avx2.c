@@ -159,15 +159,8 @@ static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, i
     }
 }
 
-/* What the fused forward does to C once a column panel's sums are complete, while the panel
- * is still in L1: add the bias and apply relu (or not: linear). bias_act_forward_body runs
- * this same loop over the whole of y, so fused and unfused give the same bits. */
-typedef struct epilogue {
-    const float *bias; /* N entries */
-    dp_act act;        /* relu or linear */
-} epilogue;
-
-static void epilogue_apply(const epilogue *e, float *C, size_t ldc, size_t M, size_t j0,
+/* The fused forward's epilogue (dp_epilogue) on one column panel of C. */
+static void epilogue_apply(const dp_epilogue *e, float *C, size_t ldc, size_t M, size_t j0,
                            size_t nr)
 {
     const __m256 zero = _mm256_setzero_ps();
@@ -192,7 +185,7 @@ static void epilogue_apply(const epilogue *e, float *C, size_t ldc, size_t M, si
  * tile; a block loads C back into the accumulators and goes on in k order, so blocking
  * changes no bits. With ep, the finished panel gets bias + act while in L1. */
 static void nn_drive(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-                     size_t ldb, float *C, size_t ldc, int accumulate, const epilogue *ep)
+                     size_t ldb, float *C, size_t ldc, int accumulate, const dp_epilogue *ep)
 {
     if (M == 0 || N == 0) return;
     float P[KC * NR] __attribute__((aligned(32)));
@@ -214,13 +207,12 @@ static void gemm_nn_body(size_t M, size_t N, size_t K, const float *A, size_t ld
     nn_drive(M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL);
 }
 
-/* C[M×N] := act(X · W + bias), act relu or linear (the dispatcher checks). */
-static void gemm_nn_bias_act_body(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                                  const float *B, size_t ldb, float *C, size_t ldc,
-                                  const float *bias, dp_act act)
+/* The fused forward's GEMM (DP_KERNEL_ENTRY_FUSED_NN): the epilogue on each finished panel. */
+static void nn_epilogue_body(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                             const float *B, size_t ldb, float *C, size_t ldc,
+                             const dp_epilogue *ep)
 {
-    const epilogue ep = {.bias = bias, .act = act};
-    nn_drive(M, N, K, A, lda, B, ldb, C, ldc, 0, &ep);
+    nn_drive(M, N, K, A, lda, B, ldb, C, ldc, 0, ep);
 }
 
 /* tn's A block for the widest layers: mc ≤ MC columns of X (rows of dW) × kc ≤ KT shard
@@ -366,7 +358,7 @@ static void bias_act_forward_body(float *y, const float *b, size_t m, size_t n, 
         dp_portable_bias_act_forward(y, b, m, n, act);
         return;
     }
-    const epilogue e = {.bias = b, .act = act}; /* the fused forward's loop, over all of y */
+    const dp_epilogue e = {.bias = b, .act = act}; /* the fused forward's loop, over all of y */
     epilogue_apply(&e, y, n, m, 0, n);
 }
 
@@ -409,14 +401,7 @@ static void colsum_body(float *db, const float *dy, size_t m, size_t n, int accu
     }
 }
 
-static void gemm_nn_bias_act(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                             const float *B, size_t ldb, float *C, size_t ldc, const float *bias,
-                             dp_act act)
-{
-    gemm_nn_bias_act_body(M, N, K, A, lda, B, ldb, C, ldc, bias, act);
-    _mm256_zeroupper();
-}
-
+DP_KERNEL_ENTRY_FUSED_NN
 #define DP_FUSED_NN gemm_nn_bias_act
 DP_KERNEL_OPS(dp_kernels_avx2_ops, "avx2")
 

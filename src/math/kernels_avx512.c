@@ -166,17 +166,10 @@ static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size
     }
 }
 
-/* What the fused forward does to C once a column panel's sums are complete, while the panel
- * is still in L1: add the bias and apply relu (or not: linear). bias_act_forward_body runs
- * this same loop over the whole of y, so fused and unfused give the same bits. (The input gradient's
- * act' was fused the same way and measured 10 % slower on the 1024-wide layers: its y panel
- * is read in 192-byte pieces a row apart, where the separate pass streams it.) */
-typedef struct epilogue {
-    const float *bias; /* N entries */
-    dp_act act;        /* relu or linear */
-} epilogue;
-
-static void epilogue_apply(const epilogue *e, float *C, size_t ldc, size_t M, size_t j0,
+/* The fused forward's epilogue (dp_epilogue). (The input gradient's act' was fused the same
+ * way and measured 10 % slower on the 1024-wide layers: its y panel is read in 192-byte
+ * pieces a row apart, where the separate pass streams it.) */
+static void epilogue_apply(const dp_epilogue *e, float *C, size_t ldc, size_t M, size_t j0,
                            size_t nr)
 {
     const __m512 zero = _mm512_setzero_ps();
@@ -198,7 +191,7 @@ static void epilogue_apply(const epilogue *e, float *C, size_t ldc, size_t M, si
  * changes no bits. */
 static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t K,
                   const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
-                  int accumulate, const epilogue *ep)
+                  int accumulate, const dp_epilogue *ep)
 {
     const dp_gemm_cfg *g = dp_gemm_cfg_current();
     size_t nr_max = 16 * (size_t)g->nv, kc = dp_gemm_kc(M, nr_max, K), k0 = 0;
@@ -233,13 +226,12 @@ static void gemm_nn_body(size_t M, size_t N, size_t K, const float *A, size_t ld
     drive(ukr_row, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL);
 }
 
-/* C[M×N] := act(X · W + bias), act relu or linear (the dispatcher checks). */
-static void gemm_nn_bias_act_body(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                                  const float *B, size_t ldb, float *C, size_t ldc,
-                                  const float *bias, dp_act act)
+/* The fused forward's GEMM (DP_KERNEL_ENTRY_FUSED_NN): the epilogue on each finished panel. */
+static void nn_epilogue_body(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                             const float *B, size_t ldb, float *C, size_t ldc,
+                             const dp_epilogue *ep)
 {
-    const epilogue ep = {.bias = bias, .act = act};
-    drive(ukr_row, 0, M, N, K, A, lda, B, ldb, C, ldc, 0, &ep);
+    drive(ukr_row, 0, M, N, K, A, lda, B, ldb, C, ldc, 0, ep);
 }
 
 /* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows) */
@@ -421,7 +413,7 @@ static void bias_act_forward_body(float *y, const float *b, size_t m, size_t n, 
         dp_portable_bias_act_forward(y, b, m, n, act);
         return;
     }
-    const epilogue e = {.bias = b, .act = act}; /* the fused forward's loop, over all of y */
+    const dp_epilogue e = {.bias = b, .act = act}; /* the fused forward's loop, over all of y */
     epilogue_apply(&e, y, n, m, 0, n);
 }
 
@@ -462,14 +454,7 @@ static void colsum_body(float *db, const float *dy, size_t m, size_t n, int accu
     }
 }
 
-static void gemm_nn_bias_act(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                             const float *B, size_t ldb, float *C, size_t ldc, const float *bias,
-                             dp_act act)
-{
-    gemm_nn_bias_act_body(M, N, K, A, lda, B, ldb, C, ldc, bias, act);
-    _mm256_zeroupper();
-}
-
+DP_KERNEL_ENTRY_FUSED_NN
 #define DP_FUSED_NN gemm_nn_bias_act
 DP_KERNEL_OPS(dp_kernels_avx512_ops, "avx512")
 

@@ -72,6 +72,27 @@ void dp_portable_act_backward_p(float *dy, const float *y, const float *z, size_
     }                                                                                      \
     FOR_ROWS(ACC_STORE)
 
+/* The fused forward's epilogue (the vector paths' gemm_nn_bias_act): once a column panel of
+ * C has its complete sums, while it is still in L1, add the bias and apply relu (or not:
+ * linear). Each path's bias_act_forward_body runs the same loop over the whole of y, so fused
+ * and unfused give the same bits. */
+typedef struct dp_epilogue {
+    const float *bias; /* N entries */
+    dp_act act;        /* relu or linear */
+} dp_epilogue;
+
+/* The fused forward's entry, from the path's nn_epilogue_body(..., const dp_epilogue *):
+ * C[M×N] := act(X · W + bias), act relu or linear (the dispatcher checks). */
+#define DP_KERNEL_ENTRY_FUSED_NN                                                           \
+    static void gemm_nn_bias_act(size_t M, size_t N, size_t K, const float *A, size_t lda, \
+                                 const float *B, size_t ldb, float *C, size_t ldc,         \
+                                 const float *bias, dp_act act)                            \
+    {                                                                                      \
+        const dp_epilogue ep = {.bias = bias, .act = act};                                 \
+        nn_epilogue_body(M, N, K, A, lda, B, ldb, C, ldc, &ep);                            \
+        _mm256_zeroupper();                                                                \
+    }
+
 /* Entry points and the ops table of one vector path, from its *_body functions (the flat ops'
  * bodies come from kernels_flat.h, compiled here with the path's ISA; the path file defines
  * DP_FUSED_NN as its fused forward GEMM's name, or NULL). Each entry
