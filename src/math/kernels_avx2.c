@@ -138,9 +138,10 @@ static void panel(int acol, size_t M, size_t nr, size_t K, const float *A, size_
     }
 }
 
-/* P[k·NR + j] = B[k·ldb + j] for j < nr, k < kc (columns nr..NR left as they are: the
- * microkernel masks them). Asks for the same rows of the next panel meanwhile: B's rows are
- * a page or more apart, where the hardware prefetchers stop. */
+/* P[k·NR + j] = B[k·ldb + j] for j < nr, k < kc; the last vector's lanes past nr are 0, the
+ * vectors after it are left as they are (the microkernel never reads them). Asks for the rows
+ * PACK_AHEAD down (B's rows are a layer width apart, few to a page, and the hardware stride
+ * prefetch stops at pages) and, with ahead, for the same rows of the next panel. */
 enum { PACK_AHEAD = 8 };
 static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, int ahead)
 {
@@ -150,7 +151,7 @@ static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, i
         const float *b = B + k * ldb;
         float *p = P + k * NR;
         if (ahead) _mm_prefetch((const char *)(b + NR), _MM_HINT_T1);
-        if (k + PACK_AHEAD < kc) { /* rows a page apart: the hardware stride prefetch stops */
+        if (k + PACK_AHEAD < kc) {
             _mm_prefetch((const char *)(b + PACK_AHEAD * ldb), _MM_HINT_T0);
             _mm_prefetch((const char *)(b + PACK_AHEAD * ldb + 16), _MM_HINT_T0);
         }
@@ -309,7 +310,8 @@ INLINE void transpose8(__m256 r[8])
     }
 }
 
-/* P[k·NR + jj] = B[jj·ldb + k] for jj < nr, k < kc (columns nr..NR left as they are). */
+/* P[k·NR + jj] = B[jj·ldb + k] for jj < nr, k < kc; lanes past nr in nr's last vector are 0,
+ * the vectors after it are left as they are (never read). */
 static void pack_bt(float *P, const float *B, size_t ldb, size_t nr, size_t kc)
 {
     for (size_t j0 = 0; j0 < nr; j0 += 8) {
