@@ -1,6 +1,7 @@
 /* AVX2 + FMA path (compiled with -mavx2 -mfma, chosen at run time by kernels.c).
  * Same microkernel as the AVX-512 path with 8-wide ymm registers: MR × NR tile of C in
- * registers, A broadcast, B rows loaded; only the last column panel uses masked loads/stores.
+ * registers, A broadcast, B rows loaded; only the last column panel masks its loads and
+ * stores of C.
  * Unlike there, every form packs B (one KC × NR panel on the stack, reused by every row tile)
  * and tn packs A too for the widest layers: this path runs on cores with a 32 KiB 8-way L1
  * (Zen 2/3, Haswell to Ice Lake client), where the rows of a weight panel, a layer width
