@@ -271,18 +271,14 @@ static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t ld
                          size_t ldb, float *C, size_t ldc, int accumulate)
 {
     if (M == 0 || N == 0) return;
-    if (K == 0) {
-        for (size_t j0 = 0; j0 < N; j0 += NR)
-            panel(1, M, min_sz(NR, N - j0), 0, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
-        return;
-    }
-    if (N >= TN_PACK_A_N) {
+    if (K > 0 && N >= TN_PACK_A_N) {
         tn_pack_ab(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
         return;
     }
     float PB[KC * NR] __attribute__((aligned(32)));
     for (size_t j0 = 0; j0 < N; j0 += NR) {
         size_t nr = min_sz(NR, N - j0);
+        if (K == 0) panel(1, M, nr, 0, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
             pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, j0 + NR < N);

@@ -148,8 +148,9 @@ END_TEST
 
 /* One dimension wide and odd (31, 33, 1023, 4097) with the others small, so the k blocks
  * (dp_gemm_kc), partial row tiles of every tile height and masked column panels all run;
- * 70 x 2055 x 130 takes avx2's tn with A packed (N ≥ 2048) through a partial A block, a
- * partial strip and two k blocks. */
+ * 130 x 513 x 257 takes avx2's tn through two k blocks of its packed dY panels, 70 x 2055 x 130
+ * its tn with A packed too (N ≥ 2048) through a partial A block, a partial strip and two k
+ * blocks. */
 START_TEST(gemm_wide_odd)
 {
     if (!kp_use_gemm(_i)) return;
