@@ -194,6 +194,49 @@ START_TEST(gemm_tiles_agree_bitwise)
 }
 END_TEST
 
+/* A narrow C (N ≤ 12 columns, not a multiple of 8: the 10-wide output layer) gives the bits of
+ * the same columns inside a 24-wide one: avx2 computes it with transposed tiles (C's columns
+ * in registers, its rows in the lanes), which must keep every element's k order. Also fused
+ * with bias + relu, and through two k blocks (K = 300) and partial row blocks (M = 17, 33). */
+START_TEST(gemm_narrow_equals_wide)
+{
+    if (!kp_use_gemm(_i)) return;
+    static const size_t ns[] = {1, 3, 5, 7, 9, 10, 11, 12};
+    static const size_t mk[][2] = {{1, 1}, {7, 5}, {16, 128}, {17, 300}, {33, 64}, {130, 9}};
+    enum { W = 24 };
+    for (size_t a = 0; a < sizeof mk / sizeof mk[0]; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++)
+            for (int form = 0; form < 3; form += 2) /* nn and tn: N is C's width */
+                for (int acc = 0; acc < 3; acc++) { /* 2: nn fused with bias + relu */
+                    if (acc == 2 && form != NN) continue;
+                    size_t M = mk[a][0], K = mk[a][1], N = ns[b];
+                    size_t ar = form == TN ? K : M, ac = form == TN ? M : K;
+                    float *A = mat(ar, ac, ac + 1), *Bw = mat(K, W, W), *Cw = mat(M, W, W);
+                    float *Bn = mat(K, N, N), *Cn = mat(M, N, N), *bias = mat(1, W, W);
+                    for (size_t k = 0; k < K; k++)
+                        for (size_t j = 0; j < N; j++) Bn[k * N + j] = Bw[k * W + j];
+                    for (size_t i = 0; i < M; i++)
+                        for (size_t j = 0; j < N; j++) Cn[i * N + j] = Cw[i * W + j];
+                    if (acc == 2) {
+                        dp_gemm_nn_bias_act(M, W, K, A, ac + 1, Bw, W, Cw, W, bias,
+                                            DP_ACT_RELU, 0.0f, NULL);
+                        dp_gemm_nn_bias_act(M, N, K, A, ac + 1, Bn, N, Cn, N, bias,
+                                            DP_ACT_RELU, 0.0f, NULL);
+                    } else {
+                        FAST[form](M, W, K, A, ac + 1, Bw, W, Cw, W, acc);
+                        FAST[form](M, N, K, A, ac + 1, Bn, N, Cn, N, acc);
+                    }
+                    for (size_t i = 0; i < M; i++)
+                        for (size_t j = 0; j < N; j++)
+                            if (memcmp(&Cn[i * N + j], &Cw[i * W + j], sizeof(float)) != 0)
+                                ck_abort_msg("%s %zux%zux%zu acc %d: C[%zu][%zu] %a, wide %a",
+                                             FORM[form], M, N, K, acc, i, j,
+                                             (double)Cn[i * N + j], (double)Cw[i * W + j]);
+                    free(A), free(Bw), free(Cw), free(Bn), free(Cn), free(bias);
+                }
+}
+END_TEST
+
 /* K = 0 means an empty sum: C becomes 0, or stays with accumulate; M or N = 0 touch nothing. */
 START_TEST(gemm_degenerate)
 {
@@ -531,6 +574,7 @@ static Suite *kernels_suite(void)
     tcase_add_loop_test(g, gemm_layer_shapes, 0, KP_NGEMM);
     tcase_add_loop_test(g, gemm_degenerate, 0, KP_NGEMM);
     tcase_add_loop_test(g, gemm_wide_odd, 0, KP_NGEMM);
+    tcase_add_loop_test(g, gemm_narrow_equals_wide, 0, KP_NGEMM);
     tcase_add_test(g, gemm_tiles_agree_bitwise);
     tcase_add_loop_test(g, gemm_alignment_independent, 0, KP_NGEMM);
     tcase_add_loop_test(g, vector_state_clean_on_return, 0, KP_NPATHS);
