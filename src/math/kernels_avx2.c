@@ -3,7 +3,7 @@
  * registers, A broadcast, B rows loaded; only the last column panel masks its loads and
  * stores of C.
  * Unlike there, every form packs B (one KC × NR panel on the stack, reused by every row tile)
- * and tn packs A too for the widest layers: this path runs on cores with a 32 KiB 8-way L1
+ * and tn packs X too for the wide layers (a per-thread buffer): this path runs on cores with a 32 KiB 8-way L1
  * (Zen 2/3, Haswell to Ice Lake client), where the rows of a weight panel, a layer width
  * apart (4 KiB at 1024), fall into the same few L1 sets and evict each other before the next
  * row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place, 40-71 packed, Zen 3). */
@@ -11,6 +11,8 @@
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -229,10 +231,9 @@ static void nn_epilogue_body(size_t M, size_t N, size_t K, const float *A, size_
     nn_drive(M, N, K, A, lda, B, ldb, C, ldc, 0, ep);
 }
 
-/* tn's A block for the widest layers: mc ≤ MC columns of X (rows of dW) × kc ≤ KT shard
- * rows, packed as MR-wide strips, each kc × MR contiguous: P[s·kc·MR + k·MR + i] =
- * A[k·lda + s·MR + i]. PA: MC × KT floats = 32 KiB. */
-enum { MC = 64, KT = 128 };
+/* tn's X, for the wide layers, as MR-wide strips of mc ≤ STRIP_COLS of its columns (rows of
+ * dW), each kc × MR contiguous: P[s·kc·MR + k·MR + i] = A[k·lda + s·MR + i]. */
+enum { STRIP_COLS = 2048 };
 static void pack_a_cols(float *P, const float *A, size_t lda, size_t mc, size_t kc)
 {
     size_t full = mc / MR;
@@ -244,26 +245,48 @@ static void pack_a_cols(float *P, const float *A, size_t lda, size_t mc, size_t 
     }
 }
 
-/* tn with A's blocks packed too: k blocks of KT, blocks of MC rows of dW, column panels of dY
- * packed and swept by the block's row tiles. */
-static void tn_pack_ab(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-                       size_t ldb, float *C, size_t ldc, int accumulate)
+/* The strips' buffer (STRIP_COLS × KC floats, 2 MiB), one per thread: allocated by the
+ * worker on its first wide tn, so its pages are first touched where they are used, and freed
+ * when the thread exits. NULL (out of memory): tn reads X in place. */
+static pthread_key_t strip_key;
+static int strip_key_ok;
+static pthread_once_t strip_once = PTHREAD_ONCE_INIT;
+static __thread float *strip_buf;
+static void strip_key_init(void) { strip_key_ok = pthread_key_create(&strip_key, free) == 0; }
+static float *strip_scratch(void)
 {
-    float PA[MC * KT] __attribute__((aligned(32)));
-    float PB[KT * NR] __attribute__((aligned(32)));
-    for (size_t k0 = 0; k0 < K; k0 += KT) {
-        size_t kc = min_sz(KT, K - k0);
+    if (strip_buf) return strip_buf;
+    pthread_once(&strip_once, strip_key_init);
+    if (!strip_key_ok) return NULL;
+    float *p = aligned_alloc(64, (size_t)STRIP_COLS * KC * sizeof(float));
+    if (p && pthread_setspecific(strip_key, p) != 0) {
+        free(p);
+        p = NULL;
+    }
+    return strip_buf = p;
+}
+
+/* tn with X packed as strips, a k block of up to STRIP_COLS of its columns at a time; dY's
+ * panels packed and swept by all of the block's strips. Read in place, X's columns are a
+ * layer width apart (4 KiB at 1024 inputs: every row in the same L1 set) and, beyond L2, come
+ * from L3 once per panel of dY. */
+static void tn_strips(float *PX, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                      const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    float PB[KC * NR] __attribute__((aligned(32)));
+    for (size_t k0 = 0; k0 < K; k0 += KC) {
+        size_t kc = min_sz(KC, K - k0);
         int acc = accumulate || k0 > 0;
-        for (size_t i0 = 0; i0 < M; i0 += MC) {
-            size_t mc = min_sz(MC, M - i0);
-            pack_a_cols(PA, A + k0 * lda + i0, lda, mc, kc);
+        for (size_t i0 = 0; i0 < M; i0 += STRIP_COLS) {
+            size_t mc = min_sz(STRIP_COLS, M - i0);
+            pack_a_cols(PX, A + k0 * lda + i0, lda, mc, kc);
             for (size_t j0 = 0; j0 < N; j0 += NR) {
                 size_t nr = min_sz(NR, N - j0), nv = (nr + 7) / 8;
                 int masked = nr % 8 != 0;
-                pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, 0);
+                pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, j0 + NR < N);
                 for (size_t s = 0; s * MR < mc; s++) {
                     size_t mr = min_sz(MR, mc - s * MR);
-                    ukr_tab[1][masked][mr - 1][nv - 1](kc, PA + s * kc * MR, MR, PB, NR,
+                    ukr_tab[1][masked][mr - 1][nv - 1](kc, PX + s * kc * MR, MR, PB, NR,
                                                        C + (i0 + s * MR) * ldc + j0, ldc,
                                                        nr - 8 * (nv - 1), acc);
                 }
@@ -273,12 +296,13 @@ static void tn_pack_ab(size_t M, size_t N, size_t K, const float *A, size_t lda,
 }
 
 /* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows).
- * Column panels of dY, a k block of KC rows of each packed once and swept by all row tiles
- * (A, X's columns, read in place); from TN_PACK_A_N outputs on, A's blocks are packed too.
- * Measured on Zen 3, 2026-12-02, alternating runs, GFLOP/s: 784x256 67-76 in place, 80-86
- * with dY packed; 784x1024 59-62 with both packed, 67-81 with dY packed; 1024x4096 at
- * m = 32-64 46-60 with both packed, 34-52 with dY packed. */
-enum { TN_PACK_A_N = 2048 };
+ * Column panels of dY, a k block of KC rows of each packed once and swept by all row tiles;
+ * X's columns read in place, or, from TN_STRIPS_N outputs on (43 panels of dY and more to
+ * pay for the copy), packed as strips (tn_strips). Measured on Zen 3, 2026-12-02, best of 3
+ * alternating runs, GFLOP/s of a 103 peak, m = 32..256: in place / strips 1024x1024 73-79 /
+ * 88-92, 4096x4096 66-82 / 70-95, 784x1024 78-93 / 76-92 (strips win at m ≥ 128); 784x256
+ * 87-95 / 76-85 and 256x128 88-93 / 69-82 (too few panels). */
+enum { TN_STRIPS_N = 1024 };
 static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                          size_t ldb, float *C, size_t ldc, int accumulate)
 {
@@ -287,8 +311,9 @@ static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t ld
         narrow_tn(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
         return;
     }
-    if (K > 0 && N >= TN_PACK_A_N) {
-        tn_pack_ab(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    float *PX = K > 0 && N >= TN_STRIPS_N ? strip_scratch() : NULL;
+    if (PX) {
+        tn_strips(PX, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
         return;
     }
     float PB[KC * NR] __attribute__((aligned(32)));

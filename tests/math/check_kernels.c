@@ -148,16 +148,17 @@ END_TEST
 
 /* One dimension wide and odd (31, 33, 1023, 4097) with the others small, so the k blocks
  * (dp_gemm_kc), partial row tiles of every tile height and masked column panels all run;
- * 130 x 513 x 257 takes avx2's tn through two k blocks of its packed dY panels, 70 x 2055 x 130
- * its tn with A packed too (N ≥ 2048) through a partial A block, a partial strip and two k
- * blocks. */
+ * 130 x 513 x 257 takes avx2's tn through two k blocks of its packed dY panels; from 1024
+ * outputs on its tn packs X as strips: 70 x 2055 x 130 through a partial strip, 37 x 1024 x 300
+ * through two k blocks, 2053 x 1025 x 7 through a second block of columns (2048 + 5) and a
+ * masked last panel. */
 START_TEST(gemm_wide_odd)
 {
     if (!kp_use_gemm(_i)) return;
     static const size_t shapes[][3] = {{4097, 3, 17}, {3, 4097, 17}, {17, 3, 4097},
                                        {1023, 33, 31}, {31, 1023, 33}, {33, 31, 1023},
                                        {65, 257, 1023}, {1023, 31, 255}, {130, 513, 257},
-                                       {70, 2055, 130}};
+                                       {70, 2055, 130}, {37, 1024, 300}, {2053, 1025, 7}};
     for (int form = 0; form < 3; form++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
             for (int acc = 0; acc < 2; acc++)
