@@ -3,10 +3,11 @@
  * registers, A broadcast, B rows loaded; only the last column panel masks its loads and
  * stores of C.
  * Unlike there, every form packs B (one KC × NR panel on the stack, reused by every row tile)
- * and tn packs X too for the wide layers (a per-thread buffer): this path runs on cores with a 32 KiB 8-way L1
- * (Zen 2/3, Haswell to Ice Lake client), where the rows of a weight panel, a layer width
- * apart (4 KiB at 1024), fall into the same few L1 sets and evict each other before the next
- * row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place, 40-71 packed, Zen 3). */
+ * and tn packs X too for the wide layers (into a per-thread buffer): this path runs on cores
+ * with a 32 KiB 8-way L1 (Zen 2/3, Haswell to Ice Lake client), where the rows of a weight
+ * panel, a layer width apart (4 KiB at 1024), fall into the same few L1 sets and evict each
+ * other before the next row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place,
+ * 40-71 packed, Zen 3). C up to 12 columns wide runs in transposed tiles (narrow outputs). */
 #include "kernels_internal.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -431,7 +432,7 @@ static const ukr_t_fn ukr_t_tab[2][NJ] = {
  * has only 8 accumulators); T holds all of them for one block of 16 rows. */
 static size_t tile_cols(size_t N) { return (N + (N + NJ - 1) / NJ - 1) / ((N + NJ - 1) / NJ); }
 
-/* T's rows i < mi to C (transposed back), or, with load, C's into T. */
+/* C's rows i < mi into T, transposed (lanes past mi 0), and back. */
 static void t_from_c(float (*T)[TI], const float *C, size_t ldc, size_t mi, size_t N)
 {
     for (size_t j = 0; j < N; j++)
@@ -479,7 +480,8 @@ static void narrow_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, 
             size_t kc = min_sz(KC, K - k0);
             pack_bt(P, A + i0 * lda + k0, lda, mi, kc);
             if (mi <= 8) /* pack_bt leaves lanes 8..15 as they were: make them finite */
-                for (size_t k = 0; k < kc; k++) _mm256_store_ps(P + k * NR + 8, _mm256_setzero_ps());
+                for (size_t k = 0; k < kc; k++)
+                    _mm256_store_ps(P + k * NR + 8, _mm256_setzero_ps());
             for (size_t j0 = 0; j0 < N; j0 += nj) {
                 size_t w = min_sz(nj, N - j0);
                 ukr_t_tab[0][w - 1](kc, B + k0 * ldb + j0, ldb, P, NR, none, none, T + j0,
