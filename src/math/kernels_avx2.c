@@ -430,7 +430,11 @@ static const ukr_t_fn ukr_t_tab[2][NJ] = {
 
 /* C's N ≤ 12 columns in tiles of about equal width (10: 5 + 5, not 6 + 4, whose second tile
  * has only 8 accumulators); T holds all of them for one block of 16 rows. */
-static size_t tile_cols(size_t N) { return (N + (N + NJ - 1) / NJ - 1) / ((N + NJ - 1) / NJ); }
+static size_t tile_cols(size_t N)
+{
+    size_t tiles = (N + NJ - 1) / NJ;
+    return (N + tiles - 1) / tiles;
+}
 
 /* C's rows i < mi into T, transposed (lanes past mi 0), and back. */
 static void t_from_c(float (*T)[TI], const float *C, size_t ldc, size_t mi, size_t N)
