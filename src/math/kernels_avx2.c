@@ -193,10 +193,10 @@ static void narrow_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, 
 static void narrow_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                       size_t ldb, float *C, size_t ldc, int accumulate);
 static float *strip_scratch(void);
-enum { NN_STRIPS_N = 1024, NN_STRIPS_M = 128 }; /* nn_strips, below */
-static void nn_strips(float *PA, size_t M, size_t N, size_t K, const float *A, size_t lda,
-                      const float *B, size_t ldb, float *C, size_t ldc, int accumulate,
-                      const dp_epilogue *ep);
+enum { NN_STRIPS_N = 1024, NN_STRIPS_M = 128 }; /* gemm_strips, below */
+static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, const float *A,
+                        size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
+                        int accumulate, const dp_epilogue *ep);
 
 /* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in). Column panels
  * outer, k blocks of KC inside, each block's panel of W packed once and swept by every row
@@ -212,7 +212,7 @@ static void nn_drive(size_t M, size_t N, size_t K, const float *A, size_t lda, c
     }
     float *PA = K > 0 && N >= NN_STRIPS_N && M >= NN_STRIPS_M ? strip_scratch() : NULL;
     if (PA) {
-        nn_strips(PA, M, N, K, A, lda, B, ldb, C, ldc, accumulate, ep);
+        gemm_strips(PA, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate, ep);
         return;
     }
     float P[KC * NR] __attribute__((aligned(32)));
@@ -277,35 +277,6 @@ static float *strip_scratch(void)
     return strip_buf = p;
 }
 
-/* tn with X packed as strips, a k block of up to STRIP_COLS of its columns at a time; dY's
- * panels packed and swept by all of the block's strips. Read in place, X's columns are a
- * layer width apart (4 KiB at 1024 inputs: every row in the same L1 set) and, beyond L2, come
- * from L3 once per panel of dY. */
-static void tn_strips(float *PX, size_t M, size_t N, size_t K, const float *A, size_t lda,
-                      const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
-{
-    float PB[KC * NR] __attribute__((aligned(32)));
-    for (size_t k0 = 0; k0 < K; k0 += KC) {
-        size_t kc = min_sz(KC, K - k0);
-        int acc = accumulate || k0 > 0;
-        for (size_t i0 = 0; i0 < M; i0 += STRIP_COLS) {
-            size_t mc = min_sz(STRIP_COLS, M - i0);
-            pack_a_cols(PX, A + k0 * lda + i0, lda, mc, kc);
-            for (size_t j0 = 0; j0 < N; j0 += NR) {
-                size_t nr = min_sz(NR, N - j0), nv = (nr + 7) / 8;
-                int masked = nr % 8 != 0;
-                pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, j0 + NR < N);
-                for (size_t s = 0; s * MR < mc; s++) {
-                    size_t mr = min_sz(MR, mc - s * MR);
-                    ukr_tab[1][masked][mr - 1][nv - 1](kc, PX + s * kc * MR, MR, PB, NR,
-                                                       C + (i0 + s * MR) * ldc + j0, ldc,
-                                                       nr - 8 * (nv - 1), acc);
-                }
-            }
-        }
-    }
-}
-
 /* nn's X (row-major) as MR-row strips over kc of its columns, in the layout pack_a_cols gives
  * tn, so the same microkernels read it: P[s·kc·MR + k·MR + i] = A[(s·MR + i)·lda + k]; rows
  * past mc are not written (a short strip's microkernel reads only its rows). */
@@ -333,17 +304,22 @@ static void pack_a_rows(float *P, const float *A, size_t lda, size_t mc, size_t 
     }
 }
 
-/* nn for wide layers and shards (NN_STRIPS_N outputs, NN_STRIPS_M rows and more): k blocks
- * outer, each block of X packed once as strips (into tn's per-thread buffer, up to
- * STRIP_COLS rows at a time) and read by every column panel, instead of each panel's row
- * tiles reading X's rows in place again; a k block loads C back and goes on in k order, so
- * the bits do not change, and the epilogue runs on each panel after the last block.
- * Measured on Zen 3, 2026-12-02, best of 3 alternating runs, GFLOP/s of a 103 peak, in place
- * / strips: 1024x1024 at m = 128, 256: 75, 78 / 81, 82; 784x1024: 79, 78 / 82, 83; 4096x4096
- * 68, 74 / 69, 77; no gain at m ≤ 64 (69-77 either way), and 256x128, 784x256 lose 0-10 %. */
-static void nn_strips(float *PA, size_t M, size_t N, size_t K, const float *A, size_t lda,
-                      const float *B, size_t ldb, float *C, size_t ldc, int accumulate,
-                      const dp_epilogue *ep)
+/* C (+)= X·B with X packed as strips, for the wide layers: tn (x_rows 0: C's rows are X's
+ * columns, from TN_STRIPS_N outputs on) and nn (x_rows 1: C's rows are X's rows, from
+ * NN_STRIPS_N outputs and NN_STRIPS_M rows on). k blocks outer; each block of up to
+ * STRIP_COLS of C's rows is packed once and read by every column panel of B's k block, each
+ * panel packed and swept by all the strips; a k block loads C back and goes on in k order, so
+ * the bits do not change, and ep runs on each panel after the last block.
+ * Read in place, X's rows (nn) or columns (tn) are a layer width apart (4 KiB at 1024 inputs:
+ * every row in the same L1 set), read again by every panel, beyond L2 from L3. Measured on
+ * Zen 3, 2026-12-02, best of 3 alternating runs, GFLOP/s of a 103 peak, in place / strips:
+ * tn 1024x1024 73-79 / 88-92, 4096x4096 66-82 / 70-95, 784x1024 78-93 / 76-92 (strips win at
+ * m ≥ 128), 784x256 87-95 / 76-85 and 256x128 88-93 / 69-82 (too few panels); nn 1024x1024
+ * at m = 128, 256: 75, 78 / 81, 82, 784x1024 79, 78 / 82, 83, 4096x4096 68, 74 / 69, 77, no
+ * gain at m ≤ 64 (69-77 either way), and 256x128, 784x256 lose 0-10 %. */
+static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, const float *A,
+                        size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
+                        int accumulate, const dp_epilogue *ep)
 {
     float PB[KC * NR] __attribute__((aligned(32)));
     for (size_t k0 = 0; k0 < K; k0 += KC) {
@@ -351,18 +327,22 @@ static void nn_strips(float *PA, size_t M, size_t N, size_t K, const float *A, s
         int acc = accumulate || k0 > 0;
         for (size_t i0 = 0; i0 < M; i0 += STRIP_COLS) {
             size_t mc = min_sz(STRIP_COLS, M - i0);
-            pack_a_rows(PA, A + i0 * lda + k0, lda, mc, kc);
+            if (x_rows)
+                pack_a_rows(PX, A + i0 * lda + k0, lda, mc, kc);
+            else
+                pack_a_cols(PX, A + k0 * lda + i0, lda, mc, kc);
+            float *c = C + i0 * ldc;
             for (size_t j0 = 0; j0 < N; j0 += NR) {
                 size_t nr = min_sz(NR, N - j0), nv = (nr + 7) / 8;
                 int masked = nr % 8 != 0;
                 pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, j0 + NR < N);
                 for (size_t s = 0; s * MR < mc; s++) {
                     size_t mr = min_sz(MR, mc - s * MR);
-                    ukr_tab[1][masked][mr - 1][nv - 1](kc, PA + s * kc * MR, MR, PB, NR,
-                                                       C + (i0 + s * MR) * ldc + j0, ldc,
+                    ukr_tab[1][masked][mr - 1][nv - 1](kc, PX + s * kc * MR, MR, PB, NR,
+                                                       c + s * MR * ldc + j0, ldc,
                                                        nr - 8 * (nv - 1), acc);
                 }
-                if (ep && k0 + KC >= K) epilogue_apply(ep, C + i0 * ldc, ldc, mc, j0, nr);
+                if (ep && k0 + KC >= K) epilogue_apply(ep, c, ldc, mc, j0, nr);
             }
         }
     }
@@ -371,10 +351,7 @@ static void nn_strips(float *PA, size_t M, size_t N, size_t K, const float *A, s
 /* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows).
  * Column panels of dY, a k block of KC rows of each packed once and swept by all row tiles;
  * X's columns read in place, or, from TN_STRIPS_N outputs on (43 panels of dY and more to
- * pay for the copy), packed as strips (tn_strips). Measured on Zen 3, 2026-12-02, best of 3
- * alternating runs, GFLOP/s of a 103 peak, m = 32..256: in place / strips 1024x1024 73-79 /
- * 88-92, 4096x4096 66-82 / 70-95, 784x1024 78-93 / 76-92 (strips win at m ≥ 128); 784x256
- * 87-95 / 76-85 and 256x128 88-93 / 69-82 (too few panels). */
+ * pay for the copy), packed as strips (gemm_strips, with the figures). */
 enum { TN_STRIPS_N = 1024 };
 static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                          size_t ldb, float *C, size_t ldc, int accumulate)
@@ -386,7 +363,7 @@ static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t ld
     }
     float *PX = K > 0 && N >= TN_STRIPS_N ? strip_scratch() : NULL;
     if (PX) {
-        tn_strips(PX, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        gemm_strips(PX, 0, M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL);
         return;
     }
     float PB[KC * NR] __attribute__((aligned(32)));
