@@ -193,7 +193,9 @@ static void narrow_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, 
 static void narrow_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                       size_t ldb, float *C, size_t ldc, int accumulate);
 static float *strip_scratch(void);
-enum { NN_STRIPS_N = 1024, NN_STRIPS_M = 128 }; /* gemm_strips, below */
+/* When X is packed as strips (gemm_strips, below, with the measurements): tn from 1024
+ * outputs on, nn from 1024 outputs and 128 shard rows on. */
+enum { TN_STRIPS_N = 1024, NN_STRIPS_N = 1024, NN_STRIPS_M = 128 };
 static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, const float *A,
                         size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
                         int accumulate, const dp_epilogue *ep);
@@ -352,7 +354,6 @@ static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, con
  * Column panels of dY, a k block of KC rows of each packed once and swept by all row tiles;
  * X's columns read in place, or, from TN_STRIPS_N outputs on (43 panels of dY and more to
  * pay for the copy), packed as strips (gemm_strips, with the figures). */
-enum { TN_STRIPS_N = 1024 };
 static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                          size_t ldb, float *C, size_t ldc, int accumulate)
 {
