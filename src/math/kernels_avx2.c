@@ -486,10 +486,10 @@ static size_t tile_cols(size_t N)
     return (N + tiles - 1) / tiles;
 }
 
-/* C's rows i < mi into T, transposed (lanes past mi 0), and back: its first 8 columns 8 × 8
- * at a time in registers, the rest one by one. All scalar, a 16 × 10 block took 160 stores
- * as costly as the block's whole 32-row tn (tn 128x10 at m = 32: 62 % of peak, Zen 3); masked
- * vector stores for the 2 columns left over were slower still. */
+/* C's rows i < mi into T, transposed (lanes past mi 0), and back: C's first 8 columns 8 × 8
+ * at a time in registers, the rest one by one. One by one throughout, the 160 stores of a
+ * 16 × 10 block cost about as much as that block's whole 32-row tn (tn 128x10 at m = 32 ran at
+ * 62 % of peak, Zen 3); masked vector stores for the 2 columns past 8 were slower still. */
 static void t_from_c(float (*T)[TI], const float *C, size_t ldc, size_t mi, size_t N)
 {
     size_t j8 = N / 8 * 8;
