@@ -145,8 +145,19 @@ static void panel(int acol, size_t M, size_t nr, size_t K, const float *A, size_
 /* P[k·NR + j] = B[k·ldb + j] for j < nr, k < kc; the last vector's lanes past nr are 0, the
  * vectors after it are left as they are (the microkernel never reads them). Asks for the rows
  * PACK_AHEAD down (B's rows are a layer width apart, few to a page, and the hardware stride
- * prefetch stops at pages) and, with ahead, for the same rows of the next panel. */
+ * prefetch stops at pages) and, ahead (pack_ahead), for the same rows of the next panel into
+ * L2: their first line, or (AHEAD_BOTH) both lines a row's 96 bytes span. */
 enum { PACK_AHEAD = 8 };
+enum { AHEAD_NONE, AHEAD_FIRST, AHEAD_BOTH };
+/* From this size on B comes from DRAM, not L3, and the second line pays: nn 4096x4096
+ * 53 -> 61 GFLOP/s at m = 32, 82 -> 87 at 128, 1024x4096 (16 MiB) +3-6 %; at 1024x1024 (4 MiB)
+ * and below it changed nothing or cost 1-2 % (Zen 3, 2026-12-03, best of 3-5 alternating). */
+enum { FAR_B_BYTES = 8u << 20 };
+static int pack_ahead(size_t j0, size_t N, size_t K)
+{
+    if (j0 + NR >= N) return AHEAD_NONE;
+    return K * N * sizeof(float) >= FAR_B_BYTES ? AHEAD_BOTH : AHEAD_FIRST;
+}
 static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, int ahead)
 {
     const __m256i m = tail_mask(nr % 8 ? nr % 8 : 8);
@@ -154,7 +165,8 @@ static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, i
     for (size_t k = 0; k < kc; k++) {
         const float *b = B + k * ldb;
         float *p = P + k * NR;
-        if (ahead) _mm_prefetch((const char *)(b + NR), _MM_HINT_T1);
+        if (ahead != AHEAD_NONE) _mm_prefetch((const char *)(b + NR), _MM_HINT_T1);
+        if (ahead == AHEAD_BOTH) _mm_prefetch((const char *)(b + NR + 16), _MM_HINT_T1);
         if (k + PACK_AHEAD < kc) {
             _mm_prefetch((const char *)(b + PACK_AHEAD * ldb), _MM_HINT_T0);
             _mm_prefetch((const char *)(b + PACK_AHEAD * ldb + 16), _MM_HINT_T0);
@@ -223,7 +235,7 @@ static void nn_drive(size_t M, size_t N, size_t K, const float *A, size_t lda, c
         if (K == 0) panel(0, M, nr, 0, A, lda, B, ldb, C + j0, ldc, accumulate);
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
-            pack_b(P, B + k0 * ldb + j0, ldb, nr, kc, j0 + NR < N);
+            pack_b(P, B + k0 * ldb + j0, ldb, nr, kc, pack_ahead(j0, N, K));
             panel(0, M, nr, kc, A + k0, lda, P, NR, C + j0, ldc, accumulate || k0 > 0);
         }
         if (ep) epilogue_apply(ep, C, ldc, M, j0, nr);
@@ -337,7 +349,7 @@ static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, con
             for (size_t j0 = 0; j0 < N; j0 += NR) {
                 size_t nr = min_sz(NR, N - j0), nv = (nr + 7) / 8;
                 int masked = nr % 8 != 0;
-                pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, j0 + NR < N);
+                pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, pack_ahead(j0, N, K));
                 for (size_t s = 0; s * MR < mc; s++) {
                     size_t mr = min_sz(MR, mc - s * MR);
                     ukr_tab[1][masked][mr - 1][nv - 1](kc, PX + s * kc * MR, MR, PB, NR,
@@ -373,7 +385,7 @@ static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t ld
         if (K == 0) panel(1, M, nr, 0, A, lda, B + j0, ldb, C + j0, ldc, accumulate);
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
-            pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, j0 + NR < N);
+            pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, pack_ahead(j0, N, K));
             panel(1, M, nr, kc, A + k0 * lda, lda, PB, NR, C + j0, ldc, accumulate || k0 > 0);
         }
     }
