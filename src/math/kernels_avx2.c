@@ -377,11 +377,16 @@ static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, con
                 size_t nr = min_sz(NR, N - j0), nv = (nr + 7) / 8;
                 int masked = nr % 8 != 0;
                 pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, pack_ahead(j0, N, K));
-                for (size_t s = 0; s * MR < mc; s++) {
+                size_t s = 0, nlast = nr - 8 * (nv - 1);
+                if (nv == NV) { /* MR = tile_rows(NV): the full strips in one call */
+                    s = mc / MR;
+                    ukr_run_tab[1][masked][NV - 1](s, kc, PX, MR, kc * MR, PB, NR, c + j0, ldc,
+                                                   nlast, acc);
+                }
+                for (; s * MR < mc; s++) {
                     size_t mr = min_sz(MR, mc - s * MR);
                     ukr_tab[1][masked][mr - 1][nv - 1](kc, PX + s * kc * MR, MR, PB, NR,
-                                                       c + s * MR * ldc + j0, ldc,
-                                                       nr - 8 * (nv - 1), acc);
+                                                       c + s * MR * ldc + j0, ldc, nlast, acc);
                 }
                 if (ep && k0 + KC >= K) epilogue_apply(ep, c, ldc, mc, j0, nr);
             }
