@@ -177,8 +177,9 @@ static void panel(int acol, size_t M, size_t nr, size_t K, const float *A, size_
 enum { PACK_AHEAD = 8 };
 enum { AHEAD_NONE, AHEAD_FIRST, AHEAD_BOTH };
 /* From this size on B comes from DRAM, not L3, and the second line pays: nn 4096x4096
- * 53 -> 61 GFLOP/s at m = 32, 82 -> 87 at 128, 1024x4096 (16 MiB) +3-6 %; at 1024x1024 (4 MiB)
- * and below it changed nothing or cost 1-2 % (Zen 3, 2026-12-03, best of 3-5 alternating). */
+ * 52 -> 60 GFLOP/s at m = 32, 67 -> 74 at 64, 80 -> 83 at 128, 1024x4096 (16 MiB) +2-8 %; at
+ * 1024x1024 (4 MiB) and below it changed nothing or cost 1-2 % (Zen 3, 2026-12-03, best of
+ * 3-5 alternating runs). */
 enum { FAR_B_BYTES = 8u << 20 };
 static int pack_ahead(size_t j0, size_t N, size_t K)
 {
