@@ -204,6 +204,41 @@ static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, i
     }
 }
 
+/* W of BLOCK_B_BYTES and more (784x1024 on, far beyond L2) is packed NB columns (6 panels) at a
+ * time: each of a k block's rows is then read as 576 contiguous bytes (9 lines, the next
+ * BLOCK_AHEAD rows asked for as it goes) instead of 96 (1.5 lines, a layer width from the
+ * next), and the 6 panels of the block, each laid out as pack_b's, are swept by the row tiles
+ * in turn. nn, best of 4-5 alternating runs, GFLOP/s (Zen 3, 2026-12-03), panel by panel
+ * against 6 at a time: 4096x4096 m = 32 / 64 56-58 / 70-72 against 64-65 / 75-76, 1024x4096
+ * 58-62 / 71-76 against 69-71 / 78-80, 1024x1024 73 / 84 against 77 / 86-87, 784x256 80 / 88
+ * against 81 / 90; 4 and 8 panels were about as good, 12-42 with shallower k blocks worse,
+ * asking for 8 rows ahead (pack_b's) or 32 worse at 4096 inputs. The default net's 784x256
+ * (0.8 MB) gained 1-2 % at m ≤ 64, within the noise, and its 1-thread step did not move, so
+ * it keeps the panels. */
+enum { NB_PANELS = 6, NB = NB_PANELS * NR, BLOCK_AHEAD = 16 };
+enum { BLOCK_B_BYTES = 2u << 20 };
+static void pack_b_block(float *P, const float *B, size_t ldb, size_t nb, size_t kc)
+{
+    size_t np = (nb + NR - 1) / NR;
+    for (size_t k = 0; k < kc; k++) {
+        const float *b = B + k * ldb;
+        if (k + BLOCK_AHEAD < kc)
+            for (size_t l = 0; l < nb; l += 16)
+                _mm_prefetch((const char *)(b + BLOCK_AHEAD * ldb + l), _MM_HINT_T0);
+        for (size_t p = 0; p < np; p++) {
+            size_t nr = min_sz(NR, nb - p * NR), full = nr / 8;
+            const float *bp = b + p * NR;
+            float *q = P + p * KC * NR + k * NR;
+            for (size_t v = 0; v < full; v++)
+                _mm256_store_ps(q + 8 * v, _mm256_loadu_ps(bp + 8 * v));
+            if (nr % 8)
+                _mm256_store_ps(q + 8 * full, _mm256_maskload_ps(bp + 8 * full, tail_mask(nr % 8)));
+        }
+    }
+}
+/* panel p of a block packed by pack_b_block */
+static const float *block_panel(const float *P, size_t p) { return P + p * KC * NR; }
+
 /* The fused forward's epilogue (dp_epilogue) on one column panel of C. */
 static void epilogue_apply(const dp_epilogue *e, float *C, size_t ldc, size_t M, size_t j0,
                            size_t nr)
@@ -233,12 +268,35 @@ static void narrow_nn(size_t M, size_t N, size_t K, const float *A, size_t lda, 
 static void narrow_tn(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                       size_t ldb, float *C, size_t ldc, int accumulate);
 static float *strip_scratch(void);
+static float *block_scratch(void);
 /* When X is packed as strips (gemm_strips, below, with the measurements): tn from 1024
  * outputs on, nn from 1024 outputs and 128 shard rows on. */
 enum { TN_STRIPS_N = 1024, NN_STRIPS_N = 1024, NN_STRIPS_M = 128 };
 static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, const float *A,
                         size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
                         int accumulate, const dp_epilogue *ep);
+
+/* nn_drive for a W of BLOCK_B_BYTES and more: blocks of NB columns outer, k blocks inside,
+ * each k block's 6 panels packed at once (pack_b_block) and swept by the row tiles, one panel
+ * after the other; the same tiles in the same k order as panel by panel, so the same bits. */
+static void nn_blocks(float *PW, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                      const float *B, size_t ldb, float *C, size_t ldc, int accumulate,
+                      const dp_epilogue *ep)
+{
+    for (size_t jb = 0; jb < N; jb += NB) {
+        size_t nb = min_sz(NB, N - jb);
+        for (size_t k0 = 0; k0 < K; k0 += KC) {
+            size_t kc = min_sz(KC, K - k0);
+            pack_b_block(PW, B + k0 * ldb + jb, ldb, nb, kc);
+            for (size_t p = 0; p * NR < nb; p++)
+                panel(0, M, min_sz(NR, nb - p * NR), kc, A + k0, lda, block_panel(PW, p), NR,
+                      C + jb + p * NR, ldc, accumulate || k0 > 0);
+        }
+        if (ep)
+            for (size_t j0 = jb; j0 < jb + nb; j0 += NR)
+                epilogue_apply(ep, C, ldc, M, j0, min_sz(NR, jb + nb - j0));
+    }
+}
 
 /* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in). Column panels
  * outer, k blocks of KC inside, each block's panel of W packed once and swept by every row
@@ -255,6 +313,11 @@ static void nn_drive(size_t M, size_t N, size_t K, const float *A, size_t lda, c
     float *PA = K > 0 && N >= NN_STRIPS_N && M >= NN_STRIPS_M ? strip_scratch() : NULL;
     if (PA) {
         gemm_strips(PA, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate, ep);
+        return;
+    }
+    float *PW = K > 0 && K * N * sizeof(float) >= BLOCK_B_BYTES ? block_scratch() : NULL;
+    if (PW) {
+        nn_blocks(PW, M, N, K, A, lda, B, ldb, C, ldc, accumulate, ep);
         return;
     }
     float P[KC * NR] __attribute__((aligned(32)));
@@ -298,9 +361,10 @@ static void pack_a_cols(float *P, const float *A, size_t lda, size_t mc, size_t 
     }
 }
 
-/* The strips' buffer (STRIP_COLS × KC floats, 2 MiB), one per thread: allocated by the
- * worker on its first wide tn or nn, so its pages are first touched where they are used, and
- * freed when the thread exits. NULL (out of memory): X is read in place. */
+/* The strips' buffer (STRIP_COLS × KC floats, 2 MiB, then NB × KC for a block of B), one per
+ * thread: allocated by the worker on its first wide tn or nn, so its pages are first touched
+ * where they are used, and freed when the thread exits. NULL (out of memory): X is read in
+ * place and B packed panel by panel. */
 static pthread_key_t strip_key;
 static int strip_key_ok;
 static pthread_once_t strip_once = PTHREAD_ONCE_INIT;
@@ -311,12 +375,19 @@ static float *strip_scratch(void)
     if (strip_buf) return strip_buf;
     pthread_once(&strip_once, strip_key_init);
     if (!strip_key_ok) return NULL;
-    float *p = aligned_alloc(64, (size_t)STRIP_COLS * KC * sizeof(float));
+    float *p = aligned_alloc(64, ((size_t)STRIP_COLS + NB) * KC * sizeof(float));
     if (p && pthread_setspecific(strip_key, p) != 0) {
         free(p);
         p = NULL;
     }
     return strip_buf = p;
+}
+/* The same buffer's last NB × KC floats: the block of W pack_b_block fills (nn_blocks,
+ * gemm_strips). */
+static float *block_scratch(void)
+{
+    float *p = strip_scratch();
+    return p ? p + (size_t)STRIP_COLS * KC : NULL;
 }
 
 /* nn's X (row-major) as MR-row strips over kc of its columns, in the layout pack_a_cols gives
@@ -349,9 +420,11 @@ static void pack_a_rows(float *P, const float *A, size_t lda, size_t mc, size_t 
 /* C (+)= X·B with X packed as strips, for the wide layers: tn (x_rows 0: C's rows are X's
  * columns, from TN_STRIPS_N outputs on) and nn (x_rows 1: C's rows are X's rows, from
  * NN_STRIPS_N outputs and NN_STRIPS_M rows on). k blocks outer; each block of up to
- * STRIP_COLS of C's rows is packed once and read by every column panel of B's k block, each
- * panel packed and swept by all the strips; a k block loads C back and goes on in k order, so
- * the bits do not change, and ep runs on each panel after the last block.
+ * STRIP_COLS of C's rows is packed once and read by every column panel of B's k block, the
+ * panels packed 6 at a time (pack_b_block) and each swept by all the strips; a k block loads
+ * C back and goes on in k order, so the bits do not change, and ep runs on each panel after
+ * the last block. The block pack against panel by panel here (best of 4, Zen 3, 2026-12-03):
+ * nn 784x1024 and 1024x1024 at m = 128 / 256 +2-7 %, 4096 wide and tn within ±2 %.
  * Read in place, X's rows (nn) or columns (tn) are a layer width apart (4 KiB at 1024 inputs:
  * every row in the same L1 set), read again by every panel, beyond L2 from L3. Measured on
  * Zen 3, 2026-12-02, best of 3 alternating runs, GFLOP/s of a 103 peak, in place / strips:
@@ -363,7 +436,7 @@ static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, con
                         size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
                         int accumulate, const dp_epilogue *ep)
 {
-    float PB[KC * NR] __attribute__((aligned(32)));
+    float *PW = PX + (size_t)STRIP_COLS * KC; /* block_scratch() */
     for (size_t k0 = 0; k0 < K; k0 += KC) {
         size_t kc = min_sz(KC, K - k0);
         int acc = accumulate || k0 > 0;
@@ -377,7 +450,8 @@ static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, con
             for (size_t j0 = 0; j0 < N; j0 += NR) {
                 size_t nr = min_sz(NR, N - j0), nv = (nr + 7) / 8;
                 int masked = nr % 8 != 0;
-                pack_b(PB, B + k0 * ldb + j0, ldb, nr, kc, pack_ahead(j0, N, K));
+                if (j0 % NB == 0) pack_b_block(PW, B + k0 * ldb + j0, ldb, min_sz(NB, N - j0), kc);
+                const float *PB = block_panel(PW, j0 % NB / NR);
                 size_t s = 0, nlast = nr - 8 * (nv - 1);
                 if (nv == NV) { /* MR = tile_rows(NV): the full strips in one call */
                     s = mc / MR;

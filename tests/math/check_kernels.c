@@ -534,7 +534,8 @@ START_TEST(fused_equal_unfused)
                                        {64, 1023, 17}, {255, 97, 3},  {33, 100, 1023},
                                        {9, 300, 64},  {16, 48, 1200}, {40, 4097, 9},
                                        {20, 50, 3000}, /* K past dp_gemm_kc: k blocks */
-                                       {130, 1025, 300}}; /* avx2: nn's X strips */
+                                       {130, 1025, 300},  /* avx2: nn's X strips */
+                                       {33, 301, 520}};   /* avx2: W in blocks of 144 */
     static const dp_act acts[] = {DP_ACT_LINEAR, DP_ACT_RELU,       DP_ACT_SIGMOID,
                                   DP_ACT_TANH,   DP_ACT_LEAKY_RELU, DP_ACT_GELU};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
