@@ -2,8 +2,10 @@
  * Same microkernel as the AVX-512 path with 8-wide ymm registers: MR × NR tile of C in
  * registers, A broadcast, B rows loaded; only the last column panel masks its loads and
  * stores of C.
- * Unlike there, every form packs B (one KC × NR panel on the stack, reused by every row tile)
- * and nn and tn pack X too for the wide layers (into a per-thread buffer): this path runs on
+ * Unlike there, every form packs B (one KC × NR panel on the stack, reused by every row tile;
+ * nn with a W of 2 MiB and more and the strips path take 6 panels at a time, into a per-thread
+ * buffer) and
+ * nn and tn pack X too for the wide layers (into the same buffer): this path runs on
  * cores with a 32 KiB 8-way L1 (Zen 2/3, Haswell to Ice Lake client), where the rows of a weight
  * panel, a layer width apart (4 KiB at 1024), fall into the same few L1 sets and evict each
  * other before the next row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place,
@@ -208,13 +210,13 @@ static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kc, i
  * time: each of a k block's rows is then read as 576 contiguous bytes (9 lines, the next
  * BLOCK_AHEAD rows asked for as it goes) instead of 96 (1.5 lines, a layer width from the
  * next), and the 6 panels of the block, each laid out as pack_b's, are swept by the row tiles
- * in turn. nn, best of 4-5 alternating runs, GFLOP/s (Zen 3, 2026-12-03), panel by panel
- * against 6 at a time: 4096x4096 m = 32 / 64 56-58 / 70-72 against 64-65 / 75-76, 1024x4096
- * 58-62 / 71-76 against 69-71 / 78-80, 1024x1024 73 / 84 against 77 / 86-87, 784x256 80 / 88
- * against 81 / 90; 4 and 8 panels were about as good, 12-42 with shallower k blocks worse,
- * asking for 8 rows ahead (pack_b's) or 32 worse at 4096 inputs. The default net's 784x256
- * (0.8 MB) gained 1-2 % at m ≤ 64, within the noise, and its 1-thread step did not move, so
- * it keeps the panels. */
+ * in turn. nn, best of 4-5 alternating runs in three series, GFLOP/s (Zen 3, 2026-12-03),
+ * panel by panel against 6 at a time: 4096x4096 m = 32 / 64 56-58 / 69-72 against 58-65 /
+ * 72-77, 1024x4096 56-62 / 70-77 against 65-72 / 73-83, 1024x1024 70-73 / 78-84 against
+ * 76-78 / 85-87, 784x256 80 / 88 against 81 / 90; 4 and 8 panels were about as good, 12-42
+ * with shallower k blocks worse, asking for 8 rows ahead (pack_b's) or 32 worse at 4096
+ * inputs (README, "fifth round"). The default net's 784x256 (0.8 MB) gained 2-3 % at m ≤ 64,
+ * within the noise, and its 1-thread step did not move, so it keeps the panels. */
 enum { NB_PANELS = 6, NB = NB_PANELS * NR, BLOCK_AHEAD = 16 };
 enum { BLOCK_B_BYTES = 2u << 20 };
 static void pack_b_block(float *P, const float *B, size_t ldb, size_t nb, size_t kc)
