@@ -4,11 +4,10 @@
  * stores of C.
  * Unlike there, every form packs B (one KC × NR panel on the stack, reused by every row tile;
  * nn with a W of 2 MiB and more and the strips path take 6 panels at a time, into a per-thread
- * buffer) and
- * nn and tn pack X too for the wide layers (into the same buffer): this path runs on
- * cores with a 32 KiB 8-way L1 (Zen 2/3, Haswell to Ice Lake client), where the rows of a weight
- * panel, a layer width apart (4 KiB at 1024), fall into the same few L1 sets and evict each
- * other before the next row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place,
+ * buffer), and nn and tn pack X too for the wide layers (into the same buffer): this path runs
+ * on cores with a 32 KiB 8-way L1 (Zen 2/3, Haswell to Ice Lake client), where the rows of a
+ * weight panel, a layer width apart (4 KiB at 1024), fall into the same few L1 sets and evict
+ * each other before the next row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place,
  * 40-71 packed, Zen 3). C up to 12 columns wide runs in transposed tiles (narrow outputs). */
 #include "kernels_internal.h"
 
