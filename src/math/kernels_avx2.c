@@ -180,7 +180,9 @@ enum { AHEAD_NONE, AHEAD_FIRST, AHEAD_BOTH };
 /* From this size on B comes from DRAM, not L3, and the second line pays: nn 4096x4096
  * 52 -> 60 GFLOP/s at m = 32, 67 -> 74 at 64, 80 -> 83 at 128, 1024x4096 (16 MiB) +2-8 %; at
  * 1024x1024 (4 MiB) and below it changed nothing or cost 1-2 % (Zen 3, 2026-12-03, best of
- * 3-5 alternating runs). */
+ * 3-5 alternating runs). nn has since packed a W of 2 MiB and more in blocks (pack_b_block,
+ * faster again); this stays for tn's dY and for an nn whose per-thread buffer could not be
+ * allocated. */
 enum { FAR_B_BYTES = 8u << 20 };
 static int pack_ahead(size_t j0, size_t N, size_t K)
 {
