@@ -439,7 +439,7 @@ static void gemm_strips(float *PX, int x_rows, size_t M, size_t N, size_t K, con
                         size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
                         int accumulate, const dp_epilogue *ep)
 {
-    float *PW = PX + (size_t)STRIP_COLS * KC; /* block_scratch() */
+    float *PW = block_scratch(); /* after PX, in the same buffer */
     for (size_t k0 = 0; k0 < K; k0 += KC) {
         size_t kc = min_sz(KC, K - k0);
         int acc = accumulate || k0 > 0;
