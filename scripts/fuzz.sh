@@ -4,7 +4,8 @@
 # for SECONDS and copies every new crash input to tests/fuzz/regressions/<harness>/.
 #
 # Usage: scripts/fuzz.sh [SECONDS]   (default $FUZZ_SECONDS, else 60; 20 is the CI smoke run)
-# Env:   FUZZ_CC (clang), FUZZ_HARNESSES ("idx_raw idx_gz csv ckpt flags"), FUZZ_JOBS (2)
+# Env:   FUZZ_CC (clang), FUZZ_HARNESSES ("idx_raw idx_gz csv ckpt flags"), FUZZ_JOBS (2:
+#        compiler processes, and harnesses fuzzing at once)
 # Prints "harness: N execs, M new units, K crashes" per harness; exits 1 if any crashed.
 # A regression file named known-* is a reported, not yet fixed contract violation: hitting it
 # again is printed as "known" and does not fail the run (libFuzzer is restarted for the rest
@@ -104,8 +105,10 @@ known_match() {
     done
 }
 
-total_crashes=0
-for h in $HARNESSES; do
+# fuzz_one HARNESS: runs it for RUN_SECONDS (restarting libFuzzer after a known bug) and
+# leaves its summary lines in logs/HARNESS.summary and its crash count in logs/HARNESS.crashes.
+fuzz_one() {
+    local h=$1
     corpus=$OUT/corpus/$h art=$OUT/artifacts/$h
     rm -rf "$art" "$OUT/logs/$h".*.log "$OUT/logs/$h.log"
     mkdir -p "$art"
@@ -154,9 +157,33 @@ for h in $HARNESSES; do
     done
     extra=""
     [ "$known_hits" -gt 0 ] && extra=" ($known_hits hits of known bugs)"
-    echo "$h: $execs execs, $newu new units, $crashes crashes$extra"
-    [ ${#notes[@]} -eq 0 ] || printf '%s\n' "${notes[@]}"
-    total_crashes=$((total_crashes + crashes))
+    {
+        echo "$h: $execs execs, $newu new units, $crashes crashes$extra"
+        [ ${#notes[@]} -eq 0 ] || printf '%s\n' "${notes[@]}"
+    } > "$OUT/logs/$h.summary"
+    echo "$crashes" > "$OUT/logs/$h.crashes"
+}
+
+# Each libFuzzer process is single-threaded: JOBS harnesses run at once, each for its whole
+# RUN_SECONDS, so the smoke run takes ceil(harnesses / JOBS) x RUN_SECONDS, not the sum.
+running=0
+for h in $HARNESSES; do
+    rm -f "$OUT/logs/$h.summary" "$OUT/logs/$h.crashes"
+    fuzz_one "$h" &
+    running=$((running + 1))
+    if [ "$running" -ge "$JOBS" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait || true
+# Summaries in the harnesses' order; a harness that left none died in this script itself.
+total_crashes=0
+for h in $HARNESSES; do
+    if [ -f "$OUT/logs/$h.crashes" ]; then
+        cat "$OUT/logs/$h.summary"
+        total_crashes=$((total_crashes + $(cat "$OUT/logs/$h.crashes")))
+    else
+        echo "$h: the run stopped before its summary (see $OUT/logs/$h.*.log)"
+        total_crashes=$((total_crashes + 1))
+    fi
 done
 echo "fuzz: ${RUN_SECONDS}s per harness; $total_crashes crashes"
 [ "$total_crashes" -eq 0 ]
