@@ -4,7 +4,8 @@
  * stores of C.
  * Unlike there, every form packs B (one KC × NR panel on the stack, reused by every row tile;
  * nn with a W of 2 MiB and more and the strips path take 6 panels at a time, into a per-thread
- * buffer), and nn and tn pack X too for the wide layers (into the same buffer): this path runs
+ * buffer; nn on shards of 32 rows or fewer reads a W up to 256 wide in place), and nn and tn
+ * pack X too for the wide layers (into the same buffer): this path runs
  * on cores with a 32 KiB 8-way L1 (Zen 2/3, Haswell to Ice Lake client), where the rows of a
  * weight panel, a layer width apart (4 KiB at 1024), fall into the same few L1 sets and evict
  * each other before the next row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place,
@@ -74,13 +75,15 @@ INLINE void stv(float *p, __m256 x, int last, __m256i m)
         if (nv > 1) stv(c + i * ldc + 8, c##i##1, LAST(1), m);                             \
         if (nv > 2) stv(c + i * ldc + 16, c##i##2, LAST(2), m);                            \
     }
-/* Unmasked even in the last panel: B always comes from a packed panel whose vectors are
- * written whole (pack_b, pack_bt), and lanes past nr are never stored. (vmaskmovps in the
- * k loop made the 10-wide layer's tiles load-bound.) */
+/* Unmasked even in the last panel: B comes from a packed panel whose vectors are written
+ * whole (pack_b, pack_bt), or, for nn's small shards (NN_IN_PLACE_M), from W itself in full
+ * 24-wide panels only; lanes past nr are never stored. (vmaskmovps in the k loop made the
+ * 10-wide layer's tiles load-bound.) Unaligned loads: W's rows in place are aligned only as
+ * the layer's offset in the parameter vector happens to be. */
 #define LOAD_B                                                                             \
-    __m256 b0 = _mm256_load_ps(b), b1 = b0, b2 = b0;                                       \
-    if (nv > 1) b1 = _mm256_load_ps(b + 8);                                                \
-    if (nv > 2) b2 = _mm256_load_ps(b + 16);
+    __m256 b0 = _mm256_loadu_ps(b), b1 = b0, b2 = b0;                                      \
+    if (nv > 1) b1 = _mm256_loadu_ps(b + 8);                                               \
+    if (nv > 2) b2 = _mm256_loadu_ps(b + 16);
 
 /* C[mr × 8·nv] (+)= Σ_k a(i,k) · b[k·ldb + j], k in order; masked: last vector uses m.
  * acol = 0: a(i,k) = a[i·sa + k] (nn, nt); acol = 1: a(i,k) = a[k·sa + i] (tn). */
@@ -301,10 +304,20 @@ static void nn_blocks(float *PW, size_t M, size_t N, size_t K, const float *A, s
     }
 }
 
+/* Small shards read W's full panels in place: packing a panel is paid back only over enough
+ * row tiles, and at 32 rows (8 tiles) it is not. Only where W's rows are at most 1 KiB apart
+ * (256 outputs): the rows of a panel then share pages and L2 sets; at 1024 and 4096 outputs
+ * in place ran at half the packed speed. nn, m = 32, best of 3-4 alternating runs (Zen 3,
+ * 2026-12-03), packed / in place, GFLOP/s: 784x256 71-76 / 77-80, 256x128 79-82 / 85-89;
+ * 784x1024 72 / 56, 1024x1024 71 / 53, 4096x4096 53 / 30. At 64 rows: 784x256 81-82 /
+ * 79-81, 256x128 84-85 / 87-90, and from 128 rows on packed is faster. */
+enum { NN_IN_PLACE_M = 32, NN_IN_PLACE_LDB = 256 };
+
 /* Y[M×N] (+)= X[M×K] · W[K×N]  (forward: M = shard rows, N = out, K = in). Column panels
- * outer, k blocks of KC inside, each block's panel of W packed once and swept by every row
- * tile; a block loads C back into the accumulators and goes on in k order, so blocking
- * changes no bits. With ep, the finished panel gets bias + act while in L1. */
+ * outer, k blocks of KC inside, each block's panel of W packed once (or read in place, see
+ * above) and swept by every row tile; a block loads C back into the accumulators and goes on
+ * in k order, so blocking changes no bits, nor does packing. With ep, the finished panel gets
+ * bias + act while in L1. */
 static void nn_drive(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                      size_t ldb, float *C, size_t ldc, int accumulate, const dp_epilogue *ep)
 {
@@ -323,14 +336,21 @@ static void nn_drive(size_t M, size_t N, size_t K, const float *A, size_t lda, c
         nn_blocks(PW, M, N, K, A, lda, B, ldb, C, ldc, accumulate, ep);
         return;
     }
+    const int in_place = M <= NN_IN_PLACE_M && ldb <= NN_IN_PLACE_LDB;
     float P[KC * NR] __attribute__((aligned(32)));
     for (size_t j0 = 0; j0 < N; j0 += NR) {
         size_t nr = min_sz(NR, N - j0);
         if (K == 0) panel(0, M, nr, 0, A, lda, B, ldb, C + j0, ldc, accumulate);
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             size_t kc = min_sz(KC, K - k0);
-            pack_b(P, B + k0 * ldb + j0, ldb, nr, kc, pack_ahead(j0, N, K));
-            panel(0, M, nr, kc, A + k0, lda, P, NR, C + j0, ldc, accumulate || k0 > 0);
+            const float *b = B + k0 * ldb + j0;
+            size_t sb = ldb;
+            if (!in_place || nr < NR) { /* a partial panel's full loads would pass its rows */
+                pack_b(P, b, ldb, nr, kc, pack_ahead(j0, N, K));
+                b = P;
+                sb = NR;
+            }
+            panel(0, M, nr, kc, A + k0, lda, b, sb, C + j0, ldc, accumulate || k0 > 0);
         }
         if (ep) epilogue_apply(ep, C, ldc, M, j0, nr);
     }
