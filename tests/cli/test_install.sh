@@ -4,6 +4,7 @@
 # client (tests/install/client.c: XOR from arrays, dp_model_predict, save, reload) built with
 # `pkg-config --cflags --libs dpmlp` against the shared library and with --static against
 # libdpmlp.a; the installed CLI reads the client's model; make uninstall removes it all.
+# run-tests: alone (make install builds dpmlp.pc and the man pages in the build folder)
 set -u
 DPMLP=${DPMLP:-build/dpmlp}
 BUILD=${BUILD:-build}

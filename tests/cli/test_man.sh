@@ -4,6 +4,7 @@
 # environment variable the sources read is documented, the model-file layout it gives parses
 # a real model file, the format versions are the code's; every function of the header and
 # every status code is in libdpmlp(3); `man -l` renders both without a warning.
+# run-tests: alone (make man writes the man pages in the build folder)
 set -u
 DPMLP=${DPMLP:-build/dpmlp}
 BUILD=${BUILD:-build}

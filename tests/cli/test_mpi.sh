@@ -9,6 +9,7 @@
 # The MPI trainer is $DPMLP when its --version names an MPI library, else $DPMLP_MPI, else
 # build/mpi/dpmlp built here with `make MPI=1 BUILD=build/mpi` (the normal build stays
 # single-process). Without mpirun (or mpicc) everything is skipped: "0 passed, 0 failed".
+# run-tests: alone (builds build/mpi/dpmlp, which test_scaling.sh then uses)
 set -u
 
 DPMLP=${DPMLP:-build/dpmlp}

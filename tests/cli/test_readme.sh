@@ -6,6 +6,7 @@
 # CSV columns of scripts/scaling.sh and scripts/plot-log.sh with their --help and a real CSV,
 # the first mpirun example with its own pinning advice, the speedup title without weak mode,
 # no DESIGN.md or source header as documentation, machine figures that name their CPU.
+# run-tests: alone (the README's make blocks write into the build folder)
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}

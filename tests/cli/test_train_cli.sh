@@ -2,6 +2,7 @@
 # End-to-end: the real binary on small generated data. Training reaches an accuracy, the model
 # round-trips through save -> eval/predict, the log is JSON Lines with the documented keys,
 # XOR is learned, flags are validated (exit 64), --help/--version work, runs are reproducible.
+# run-tests: alone (make xor writes build/xor.model and xor.pred)
 set -u
 DPMLP=${DPMLP:-build/dpmlp}
 tmp=$(mktemp -d)
