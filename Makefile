@@ -135,10 +135,11 @@ check-asan:
 	$(MAKE) check SAN=address,undefined
 
 # ThreadSanitizer on the threaded suites. clang + LLVM's libomp: its barriers are annotated
-# for TSan, GCC's libgomp is not (it would report false races inside the runtime).
+# for TSan, GCC's libgomp is not (it would report false races inside the runtime). Test cases
+# tagged one-thread (Check's tcase_set_tags) start no threads, so TSan skips them.
 check-tsan:
 	$(MAKE) CC=clang SAN=thread tests
-	@CK_FORK=no TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
+	@CK_FORK=no CK_EXCLUDE_TAGS=one-thread TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1" \
 	    DPMLP=build/san-thread/dpmlp BUILD=build/san-thread SKIP_CLI=1 \
 	    scripts/run-tests.sh $(filter %check_train %check_train_val %check_team %check_evaluate %check_topo %check_kernels %check_api %check_train_bf16 %check_kernels_bf16,$(TEST_BIN:$(BUILD)/%=build/san-thread/%))
 
