@@ -185,6 +185,54 @@ static void epilogue_apply(const dp_epilogue *e, float *C, size_t ldc, size_t M,
     }
 }
 
+/* nn with W's rows 2 KiB and more apart (512 outputs and up) packs each KP-deep piece of a
+ * column panel: read in place, the rows of a panel are a page or more apart, all in the same
+ * few L1 sets, beyond the TLB's reach and where the hardware prefetchers (which stop at page
+ * boundaries) never look ahead. P[k·NR + j] = B[k·ldb + j] for j < nr, k < kp (lanes past nr
+ * are left as they are: the microkernel masks them); the rows PACK_AHEAD down are asked for
+ * into L1 as it goes. Measured on an Intel Xeon (family 6 model 167, two 512-bit FMA units),
+ * nn GFLOP/s in place → packed, m = 32 / 64 / 128 / 256 (2026-12-06, best of 2-3 alternating
+ * runs): 784x1024 78-82 / 77-83 / 80-86 / 76-85 → 123-126 / 145-151 / 164-167 / 167-169,
+ * 4096x4096 39-47 / 43-52 / 56-68 / 63-74 → 72-78 / 99-101 / 119-124 / 132-136; 6 panels
+ * packed at a time (each row read as 1152 contiguous bytes) were no faster. At 256 outputs
+ * (rows 1 KiB apart) packing lost at m = 32 (190-213 → 157-159) and gained nothing above. */
+enum { KP = 256, PACK_AHEAD = 16, NN_PACK_LDB = 512 };
+static void pack_b(float *P, const float *B, size_t ldb, size_t nr, size_t kp)
+{
+    size_t full = nr / 16;
+    for (size_t k = 0; k < kp; k++) {
+        const float *b = B + k * ldb;
+        float *p = P + k * NR;
+        if (k + PACK_AHEAD < kp)
+            for (size_t l = 0; l < nr; l += 16)
+                _mm_prefetch((const char *)(b + PACK_AHEAD * ldb + l), _MM_HINT_T0);
+        for (size_t v = 0; v < full; v++) _mm512_store_ps(p + 16 * v, _mm512_loadu_ps(b + 16 * v));
+        if (nr % 16)
+            _mm512_store_ps(p + 16 * full, _mm512_maskz_loadu_ps(tail_mask(nr % 16), b + 16 * full));
+    }
+}
+
+/* One k block of nn with W packed: column panels, KP-deep pieces of the block inside, each
+ * packed once and swept by every row tile; C is loaded back at each piece and the sums go on
+ * in k order, so the bits are those of the in-place loop. */
+static void nn_packed(const dp_gemm_cfg *g, size_t M, size_t N, size_t kb, const float *a,
+                      size_t lda, const float *b, size_t ldb, float *C, size_t ldc, int acc,
+                      const dp_epilogue *ep)
+{
+    float P[KP * NR] __attribute__((aligned(64)));
+    size_t nr_max = 16 * (size_t)g->nv;
+    for (size_t j0 = 0; j0 < N; j0 += nr_max) {
+        size_t nr = min_sz(nr_max, N - j0);
+        for (size_t kk = 0; kk < kb; kk += KP) {
+            size_t kp = min_sz(KP, kb - kk);
+            pack_b(P, b + kk * ldb + j0, ldb, nr, kp);
+            panel(ukr_row, g, 0, M, nr, kp, a + kk, lda, P, NR, C + j0, ldc, acc || kk > 0,
+                  NULL);
+        }
+        if (ep) epilogue_apply(ep, C, ldc, M, j0, nr);
+    }
+}
+
 /* k blocks outer (dp_gemm_kc: A's M × kc block and one B panel stay in L2 when K is deep),
  * then column panels, row tiles inner: a B panel is reused by every row tile while hot.
  * Each block loads C back into the accumulators and goes on in k order, so blocking
@@ -207,6 +255,8 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
                 for (size_t j0 = 0; j0 < N; j0 += nr_max)
                     panel(tab, g, acol, min_sz(rows, M - i0), min_sz(nr_max, N - j0),
                           kb, a + i0, lda, b + j0, ldb, C + i0 * ldc + j0, ldc, acc, NULL);
+        } else if (!acol && ldb >= NN_PACK_LDB && kb > 0) {
+            nn_packed(g, M, N, kb, a, lda, b, ldb, C, ldc, acc, k0 + kb == K ? ep : NULL);
         } else {
             for (size_t j0 = 0; j0 < N; j0 += nr_max) {
                 size_t nr = min_sz(nr_max, N - j0);
