@@ -4,6 +4,8 @@
  * The tile (mr × nv) and the k-block depth come from gemm_tiles.c (CPUID). */
 #include "gemm_tiles.h"
 #include "kernels_internal.h"
+#include "scratch.h"
+#include <stdlib.h>
 
 #if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && \
     defined(__AVX512DQ__) && defined(__FMA__)
@@ -284,10 +286,99 @@ static void nn_epilogue_body(size_t M, size_t N, size_t K, const float *A, size_
     drive(ukr_row, 0, M, N, K, A, lda, B, ldb, C, ldc, 0, ep);
 }
 
+/* tn with both operands packed, for weight gradients of 512 outputs and more (TN_PACK_N).
+ * Read in place, a row tile takes 48 bytes from each of the shard's rows of X (a layer width
+ * apart: at 1024 inputs, 4 KiB, every row in the same L1 set) and one panel of dY rows a layer
+ * width apart, again for every panel and row tile, from L2 with no prefetcher able to follow.
+ * Packed: X as mr-wide strips, P[s·kp·mr + k·mr + i] = X[k·lda + s·mr + i] (X's rows read
+ * once, in order), and dY panel by panel, Q[p·kp·NR + k·NR + j] = dY[k·ldb + p·nr_max + j],
+ * for up to TN_COLS columns at a time; then strips outer (C written in row runs), panels
+ * inner, each strip × panel one microkernel call over kp. KP-deep pieces of K (the shard
+ * rows) are summed into C in order, so the bits are those of the in-place loop. Measured on
+ * an Intel Xeon (family 6 model 167), tn GFLOP/s in place → packed, m = 32..256, two
+ * alternating rounds (2026-12-06, a noisy host): 1024x1024 115-172 → 155-201, 4096x4096
+ * 68-146 → 148-202 (m = 128/256: 68-77 → 160-202), 784x1024 149-178 → 155-188; at 256
+ * outputs it was within the noise (151-207 either way), so those stay in place.
+ * Scratch (dp_scratch_floats): KP × (up to TN_ROWS + TN_COLS) floats, 3 MiB at most. */
+enum { TN_PACK_N = 512, TN_COLS = 1024, TN_ROWS = 2048 };
+static void pack_x_strips(float *P, const float *A, size_t lda, size_t mc, size_t mr, size_t kp)
+{
+    size_t full = mc / mr;
+    for (size_t k = 0; k < kp; k++) {
+        const float *x = A + k * lda;
+        for (size_t s = 0; s < full; s++) {
+            float *q = P + s * kp * mr + k * mr;
+            const float *r = x + s * mr;
+            if (mr == 8) {
+                _mm256_store_ps(q, _mm256_loadu_ps(r));
+            } else {
+                _mm256_storeu_ps(q, _mm256_loadu_ps(r));
+                _mm_storeu_ps(q + 8, _mm_loadu_ps(r + 8));
+            }
+        }
+        for (size_t i = full * mr; i < mc; i++) P[full * kp * mr + k * mr + (i - full * mr)] = x[i];
+    }
+}
+
+static void pack_dy_panels(float *Q, const float *B, size_t ldb, size_t nb, size_t nr_max,
+                           size_t kp)
+{
+    size_t np = (nb + nr_max - 1) / nr_max;
+    for (size_t k = 0; k < kp; k++) {
+        const float *b = B + k * ldb;
+        for (size_t p = 0; p < np; p++) {
+            size_t nr = min_sz(nr_max, nb - p * nr_max), full = nr / 16;
+            float *q = Q + p * kp * NR + k * NR;
+            for (size_t v = 0; v < full; v++)
+                _mm512_store_ps(q + 16 * v, _mm512_loadu_ps(b + p * nr_max + 16 * v));
+            if (nr % 16)
+                _mm512_store_ps(q + 16 * full, _mm512_maskz_loadu_ps(tail_mask(nr % 16),
+                                                                     b + p * nr_max + 16 * full));
+        }
+    }
+}
+
+static int tn_packed(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                     size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    const dp_gemm_cfg *g = dp_gemm_cfg_current();
+    size_t mr = (size_t)g->mr, nr_max = 16 * (size_t)g->nv;
+    size_t px = (size_t)KP * ((min_sz(M, TN_ROWS) + mr - 1) / mr * mr);
+    size_t qn = (min_sz(N, TN_COLS) + nr_max - 1) / nr_max * NR;
+    float *P = dp_scratch_floats(px + (size_t)KP * qn);
+    if (!P) return 0;
+    float *Q = P + px;
+    for (size_t k0 = 0; k0 < K; k0 += KP) {
+        size_t kp = min_sz(KP, K - k0);
+        int acc = accumulate || k0 > 0;
+        for (size_t i0 = 0; i0 < M; i0 += TN_ROWS) {
+            size_t mc = min_sz(TN_ROWS, M - i0);
+            pack_x_strips(P, A + k0 * lda + i0, lda, mc, mr, kp);
+            for (size_t jb = 0; jb < N; jb += TN_COLS) {
+                size_t nb = min_sz(TN_COLS, N - jb);
+                pack_dy_panels(Q, B + k0 * ldb + jb, ldb, nb, nr_max, kp);
+                for (size_t s = 0; s * mr < mc; s++) {
+                    size_t rows = min_sz(mr, mc - s * mr);
+                    float *c = C + (i0 + s * mr) * ldc + jb;
+                    for (size_t p = 0; p * nr_max < nb; p++) {
+                        size_t nr = min_sz(nr_max, nb - p * nr_max), nv = (nr + 15) / 16;
+                        ukr_col[rows - 1][nv - 1](kp, P + s * kp * mr, mr, Q + p * kp * NR, NR,
+                                                  c + p * nr_max, ldc,
+                                                  tail_mask(nr - 16 * (nv - 1)), acc);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
 /* dW[M×N] (+)= X[K×M]ᵀ · dY[K×N]  (weight gradient: M = in, N = out, K = shard rows) */
 static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
+    if (K > 0 && N >= TN_PACK_N && tn_packed(M, N, K, A, lda, B, ldb, C, ldc, accumulate))
+        return;
     drive(ukr_col, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL);
 }
 
@@ -425,6 +516,67 @@ static void gemm_nt_small(size_t M, size_t N, size_t K, const float *A, size_t l
     }
 }
 
+/* nt for the wide layers (K ≥ NT_PACK_K outputs): dY's rows are then 2 KiB and more apart,
+ * and a row tile read 12 of them in place (in the same few L1 sets), again for every panel
+ * of Wᵀ, from L3 once dY passed L2 (4096 outputs at 256 rows: 4 MiB, read 128 times).
+ * Here k blocks of dp_gemm_kc outer (dY's block stays in L2), dY's rows of the block packed
+ * once as mr-wide strips, P[s·kb·mr + k·mr + i] = dY[(s·mr + i)·lda + k] (a 16×16 transpose
+ * per 16 k and up to 16 rows), then Wᵀ panel by panel (pack_bt, KC deep) swept by every
+ * strip with the tn microkernel (A read k-major). The k order per element of C is the
+ * unblocked one, so the bits do not change. */
+enum { NT_PACK_K = 512, NT_ROWS = 256 };
+static void pack_rows_strips(float *P, const float *A, size_t lda, size_t mc, size_t mr,
+                             size_t kb)
+{
+    for (size_t s = 0; s * mr < mc; s++) {
+        size_t rows = min_sz(mr, mc - s * mr);
+        float *q = P + s * kb * mr;
+        for (size_t k0 = 0; k0 < kb; k0 += 16) {
+            size_t kn = min_sz(16, kb - k0);
+            __mmask16 km = tail_mask(kn);
+            __m512 r[16];
+            for (size_t t = 0; t < 16; t++)
+                r[t] = t < rows ? _mm512_maskz_loadu_ps(km, A + (s * mr + t) * lda + k0)
+                                : _mm512_setzero_ps();
+            transpose16(r); /* r[k] lane i = row i, column k0 + k */
+            for (size_t t = 0; t < kn; t++)
+                _mm512_mask_storeu_ps(q + (k0 + t) * mr, tail_mask(mr), r[t]);
+        }
+    }
+}
+
+static int nt_packed(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                     size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    const dp_gemm_cfg *g = dp_gemm_cfg_current();
+    size_t mr = (size_t)g->mr, nr_max = 16 * (size_t)g->nv;
+    size_t mc_max = min_sz(M, NT_ROWS), kc = dp_gemm_kc(mc_max, nr_max, K);
+    float *PX = dp_scratch_floats(kc * ((mc_max + mr - 1) / mr * mr));
+    if (!PX) return 0;
+    float P[KC * NR] __attribute__((aligned(64)));
+    for (size_t k0 = 0; k0 < K; k0 += kc) {
+        size_t kb = min_sz(kc, K - k0);
+        for (size_t i0 = 0; i0 < M; i0 += NT_ROWS) {
+            size_t mc = min_sz(NT_ROWS, M - i0);
+            pack_rows_strips(PX, A + i0 * lda + k0, lda, mc, mr, kb);
+            for (size_t j0 = 0; j0 < N; j0 += nr_max) {
+                size_t nr = min_sz(nr_max, N - j0), nv = (nr + 15) / 16;
+                __mmask16 m = tail_mask(nr - 16 * (nv - 1));
+                for (size_t kk = 0; kk < kb; kk += KC) {
+                    size_t kp = min_sz(KC, kb - kk);
+                    int acc = accumulate || k0 > 0 || kk > 0;
+                    pack_bt(P, nr_max, B + j0 * ldb + k0 + kk, ldb, nr, kp);
+                    for (size_t s = 0; s * mr < mc; s++)
+                        ukr_col[min_sz(mr, mc - s * mr) - 1][nv - 1](
+                            kp, PX + s * kb * mr + kk * mr, mr, P, nr_max,
+                            C + (i0 + s * mr) * ldc + j0, ldc, m, acc);
+                }
+            }
+        }
+    }
+    return 1;
+}
+
 /* dX[M×N] (+)= dY[M×K] · W[N×K]ᵀ  (input gradient: M = shard rows, N = in, K = out).
  * Bᵀ is packed KC × NR at a time into a stack panel, then the nn microkernel runs on it;
  * k blocks are summed in order into C, so the result is the unblocked one bit for bit. */
@@ -436,6 +588,7 @@ static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t ld
         gemm_nt_small(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
         return;
     }
+    if (K >= NT_PACK_K && nt_packed(M, N, K, A, lda, B, ldb, C, ldc, accumulate)) return;
     float P[KC * NR] __attribute__((aligned(64)));
     if (K == 0) {
         drive(ukr_row, 0, M, N, 0, A, lda, B, ldb, C, ldc, accumulate, NULL);

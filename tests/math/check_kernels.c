@@ -154,7 +154,10 @@ END_TEST
  * masked last panel; its nn does so from 128 rows on: 2053 x 1025 x 7 through a second block
  * of rows and a short k tail, 131 x 1030 x 261 through a partial strip and two k blocks; from
  * 2 MiB of W on its nn packs W 144 columns at a time: 13 x 1201 x 440 through 8 full blocks,
- * a last one of 2 panels and a 1-wide one, and two k blocks. */
+ * a last one of 2 panels and a 1-wide one, and two k blocks. The avx512 path packs nn's W
+ * and tn's X and dY from 512 outputs on, in 256-deep pieces (130 x 513 x 257: two), tn's X
+ * 2048 rows and dY 1024 columns at a time (2053 x 1025 x 7), and nt's dY from 512 outputs on
+ * in blocks of 256 rows and dp_gemm_kc columns (300 x 40 x 1500: two of each). */
 START_TEST(gemm_wide_odd)
 {
     if (!kp_use_gemm(_i)) return;
@@ -162,7 +165,7 @@ START_TEST(gemm_wide_odd)
                                        {1023, 33, 31}, {31, 1023, 33}, {33, 31, 1023},
                                        {65, 257, 1023}, {1023, 31, 255}, {130, 513, 257},
                                        {70, 2055, 130}, {37, 1024, 300}, {2053, 1025, 7},
-                                       {131, 1030, 261}, {13, 1201, 440}};
+                                       {131, 1030, 261}, {13, 1201, 440}, {300, 40, 1500}};
     for (int form = 0; form < 3; form++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
             for (int acc = 0; acc < 2; acc++)
