@@ -18,10 +18,13 @@
  * and a broadcast inside 32 registers. 8x48 needs the fewest loads per FMA (11 per 24) and
  * measured best on Zen 4, whose 512-bit FMAs run on two 256-bit pipes, and on Zen 5 (two
  * full 512-bit FMA pipes: 8x48 ≥ 12x32 at every worker shape, 2026-12-02); 12x32 is BLIS's
- * skx tile (32x12 column-major) for Intel cores with two 512-bit FMA units. */
+ * skx tile (32x12 column-major) for Intel cores with two 512-bit FMA units. pack_wide: on
+ * the Intel Xeon it was measured on, the wide layers read in place ran at a third to a half
+ * of the packed speed (kernels_avx512.c); Zen 4 and Zen 5 were measured at 77-94 % of peak in
+ * place there and the packed loops have not been timed on them, so they keep what was. */
 static const dp_gemm_cfg k_cfgs[] = {
-    {"8x48", 8, 3, "amd zen4/zen5"},
-    {"12x32", 12, 2, "intel 2-fma"},
+    {"8x48", 8, 3, "amd zen4/zen5", 0},
+    {"12x32", 12, 2, "intel 2-fma", 1},
 };
 enum { N_CFGS = sizeof k_cfgs / sizeof k_cfgs[0] };
 
@@ -145,8 +148,10 @@ const char *dp_kernels_describe(void)
     if (strcmp(path, "avx512") == 0) {
         const dp_gemm_cfg *g = dp_gemm_cfg_current();
         snprintf(buf, sizeof buf,
-                 "avx512 tile %s (%s), kc %zu at m=64; %s family %u model %u, L1d %zuK L2 %zuK",
+                 "avx512 tile %s (%s), kc %zu at m=64, wide layers %s; %s family %u model %u, "
+                 "L1d %zuK L2 %zuK",
                  g->name, g->why, dp_gemm_kc(64, 16 * (size_t)g->nv, SIZE_MAX),
+                 g->pack_wide ? "packed" : "in place",
                  c->vendor[0] ? c->vendor : "unknown CPU", c->family, c->model, c->l1d >> 10,
                  c->l2 >> 10);
     } else {

@@ -9,6 +9,7 @@ typedef struct dp_gemm_cfg {
     const char *name; /* "8x48": rows x columns of C held in registers */
     int mr, nv;       /* rows, zmm vectors (16 floats) of columns: mr·nv accumulators */
     const char *why;  /* short tag: the cores it is meant for */
+    int pack_wide;    /* nn, nt, tn of 512+ outputs pack their operands (kernels_avx512.c) */
 } dp_gemm_cfg;
 
 /* What CPUID said; sizes in bytes, 0 when unknown. */

@@ -148,6 +148,16 @@ static void ukr_ahead_12x32(size_t K, const float *a, size_t sa, const float *b,
  * of peak); full panels the config's mr. */
 static size_t tile_rows(const dp_gemm_cfg *g, size_t nv) { return nv < 3 ? 12 : (size_t)g->mr; }
 
+/* Height of the next row tile with `left` rows to go: step, except that a short last tile
+ * (fewer than step/2 rows, e.g. the 4 left of 64, 256 or 784 by 12) would hold too few
+ * accumulators to cover the FMA latency (4 rows × 2 vectors = 8, no slack: half speed), so
+ * the last step + r rows go as two tiles of about half each (16 = 8 + 8). Only which rows
+ * share a tile changes, not any element's k order: the same bits. */
+static size_t next_tile(size_t left, size_t step)
+{
+    return left > step && left < step + step / 2 ? (left + 1) / 2 : min_sz(step, left);
+}
+
 /* Row tiles (tile_rows high) down one column panel of C (nr ≤ 16·nv columns). A is read
  * in place (broadcasts need no packing). */
 static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size_t M,
@@ -161,8 +171,8 @@ static void panel(const ukr_fn tab[MR][NV], const dp_gemm_cfg *g, int acol, size
                                                         next);
         i0 = step;
     }
-    for (; i0 < M; i0 += step) {
-        size_t mr = min_sz(step, M - i0);
+    for (size_t mr; i0 < M; i0 += mr) {
+        mr = next_tile(M - i0, step);
         const float *a = acol ? A + i0 : A + i0 * lda;
         tab[mr - 1][nv - 1](K, a, lda, B, ldb, C + i0 * ldc, ldc, m, accumulate);
     }
@@ -253,11 +263,13 @@ static void drive(const ukr_fn tab[MR][NV], int acol, size_t M, size_t N, size_t
             /* tn, the B block in L2: row tiles outer, so C (often past L2) is written row
              * after row in long runs instead of 16·nv floats down every row in turn. */
             size_t rows = tile_rows(g, min_sz((size_t)g->nv, (N + 15) / 16)); /* widest panel's */
-            for (size_t i0 = 0; i0 < M; i0 += rows)
+            for (size_t i0 = 0, mr; i0 < M; i0 += mr) {
+                mr = next_tile(M - i0, rows);
                 for (size_t j0 = 0; j0 < N; j0 += nr_max)
-                    panel(tab, g, acol, min_sz(rows, M - i0), min_sz(nr_max, N - j0),
-                          kb, a + i0, lda, b + j0, ldb, C + i0 * ldc + j0, ldc, acc, NULL);
-        } else if (!acol && ldb >= NN_PACK_LDB && kb > 0) {
+                    panel(tab, g, acol, mr, min_sz(nr_max, N - j0), kb, a + i0, lda, b + j0,
+                          ldb, C + i0 * ldc + j0, ldc, acc, NULL);
+            }
+        } else if (!acol && g->pack_wide && ldb >= NN_PACK_LDB && kb > 0) {
             nn_packed(g, M, N, kb, a, lda, b, ldb, C, ldc, acc, k0 + kb == K ? ep : NULL);
         } else {
             for (size_t j0 = 0; j0 < N; j0 += nr_max) {
@@ -377,7 +389,8 @@ static int tn_packed(size_t M, size_t N, size_t K, const float *A, size_t lda, c
 static void gemm_tn_body(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, int accumulate)
 {
-    if (K > 0 && N >= TN_PACK_N && tn_packed(M, N, K, A, lda, B, ldb, C, ldc, accumulate))
+    if (K > 0 && N >= TN_PACK_N && dp_gemm_cfg_current()->pack_wide &&
+        tn_packed(M, N, K, A, lda, B, ldb, C, ldc, accumulate))
         return;
     drive(ukr_col, 1, M, N, K, A, lda, B, ldb, C, ldc, accumulate, NULL);
 }
@@ -588,7 +601,8 @@ static void gemm_nt_body(size_t M, size_t N, size_t K, const float *A, size_t ld
         gemm_nt_small(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
         return;
     }
-    if (K >= NT_PACK_K && nt_packed(M, N, K, A, lda, B, ldb, C, ldc, accumulate)) return;
+    if (K >= NT_PACK_K && dp_gemm_cfg_current()->pack_wide &&
+        nt_packed(M, N, K, A, lda, B, ldb, C, ldc, accumulate)) return;
     float P[KC * NR] __attribute__((aligned(64)));
     if (K == 0) {
         drive(ukr_row, 0, M, N, 0, A, lda, B, ldb, C, ldc, accumulate, NULL);
