@@ -11,11 +11,10 @@
  * each other before the next row tile reads them (nn 1024x1024 ran at 28-42 GFLOP/s in place,
  * 40-71 packed, Zen 3). C up to 12 columns wide runs in transposed tiles (narrow outputs). */
 #include "kernels_internal.h"
+#include "scratch.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
-#include <pthread.h>
-#include <stdlib.h>
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -384,27 +383,11 @@ static void pack_a_cols(float *P, const float *A, size_t lda, size_t mc, size_t 
     }
 }
 
-/* The strips' buffer (STRIP_COLS × KC floats, 2 MiB, then NB × KC for a block of B), one per
- * thread: allocated by the worker on its first wide tn or nn, so its pages are first touched
- * where they are used, and freed when the thread exits. NULL (out of memory): X is read in
- * place and B packed panel by panel. */
-static pthread_key_t strip_key;
-static int strip_key_ok;
-static pthread_once_t strip_once = PTHREAD_ONCE_INIT;
-static __thread float *strip_buf;
-static void strip_key_init(void) { strip_key_ok = pthread_key_create(&strip_key, free) == 0; }
-static float *strip_scratch(void)
-{
-    if (strip_buf) return strip_buf;
-    pthread_once(&strip_once, strip_key_init);
-    if (!strip_key_ok) return NULL;
-    float *p = aligned_alloc(64, ((size_t)STRIP_COLS + NB) * KC * sizeof(float));
-    if (p && pthread_setspecific(strip_key, p) != 0) {
-        free(p);
-        p = NULL;
-    }
-    return strip_buf = p;
-}
+/* The strips' buffer (STRIP_COLS × KC floats, 2 MiB, then NB × KC for a block of B): the
+ * thread's scratch (scratch.h), allocated by the worker on its first wide tn or nn, so its
+ * pages are first touched where they are used. NULL (out of memory): X is read in place and
+ * B packed panel by panel. */
+static float *strip_scratch(void) { return dp_scratch_floats(((size_t)STRIP_COLS + NB) * KC); }
 /* The same buffer's last NB × KC floats: the block of W pack_b_block fills (nn_blocks,
  * gemm_strips). */
 static float *block_scratch(void)
